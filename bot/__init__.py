@@ -1,0 +1,1 @@
+"""Budget question-answering assistant: answering core and its channels."""

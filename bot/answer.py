@@ -1,0 +1,46 @@
+"""The answer object every channel renders: status, text, figures, citations."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+ANSWERED = "answered"
+CLARIFY = "clarify"
+NOT_FOUND = "not_found"
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One number shown in an answer: read from a cell, or computed by `formula`."""
+
+    value: str  # decimal text exactly as shown in the answer, e.g. "4.30"
+    unit: str  # 万元, 元, 亿元, %, 个, 辆 ...
+    table: str | None = None
+    row: str | None = None
+    column: str | None = None
+    formula: str | None = None
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Where a stated fact was read: document, table (or section), row label, source line."""
+
+    document: str
+    table: str
+    row: str | None = None
+    line: int | None = None
+
+
+@dataclass
+class Answer:
+    status: str
+    text: str
+    figures: list[Figure] = field(default_factory=list)
+    citations: list[Citation] = field(default_factory=list)
+    suggestions: list[str] = field(default_factory=list)
+    options: list[str] = field(default_factory=list)
+    session_id: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)

@@ -1,0 +1,201 @@
+"""Turn recognised tables into normalized facts: one per amount, with codes and labels."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from db.errors import LoadError
+from db.recognise import Table, is_amount, parse_amount
+from db.template import Template, strip_numbering
+
+# Classification codes by the first digit of their 类: 功能分类 2xx, 部门经济分类 3xx, 政府经济分类 5xx.
+_CODE_PREFIX = {"func": "2", "econ": "3", "gov_econ": "5"}
+_INLINE_CODE = re.compile(r"^\s*[\[【](\d{3,7})[\]】]\s*(.+)$")
+PROJECT_CODE_DIGITS = 10  # unit codes are 3-9 digits; project codes are 20+
+_UNIT_IN_HEADER = re.compile(r"[（(](万元|元|亿元)[）)]")
+_FEN_PER_UNIT = {"元": Decimal(100), "万元": Decimal(1_000_000), "亿元": Decimal(10_000_000_000), "千元": Decimal(100_000)}
+
+
+def to_fen(value: Decimal, unit: str) -> int:
+    """Exact amount in 分 (hundredths of a yuan); the common scale across documents."""
+    return int((value * _FEN_PER_UNIT[unit]).to_integral_value())
+
+
+@dataclass
+class Fact:
+    line: int
+    column: str
+    value: Decimal
+    row_label: str
+    label: str
+    row_kind: str  # total | unit | item
+    side: str | None = None
+    func_code: str | None = None
+    econ_code: str | None = None
+    gov_econ_code: str | None = None
+    unit_code: str | None = None
+    project: str | None = None
+
+
+@dataclass
+class Row:
+    line: int
+    cells: list[str]
+    facts: list[Fact] = field(default_factory=list)
+    subjects: dict[tuple[str, str], str] = field(default_factory=dict)  # (scheme, code) -> name
+
+
+@dataclass
+class TableFacts:
+    table: Table
+    unit: str
+    rows: list[Row]
+
+
+def column_role(path: str, template: Template) -> str:
+    """code kind (func/econ/gov_econ/unit), or 'other' (text or amount, decided by the cells)."""
+    leaf = path.rsplit("/", 1)[-1]
+    if "名称" in leaf:
+        return "other"
+    if any(word in leaf for word in template.code_words) or leaf in template.code_parts:
+        if "单位" in path.split("/")[0] or "部门代码" in path:
+            return "unit"
+        if "经济" in path:
+            return "gov_econ" if "政府" in path else "econ"
+        return "func"
+    return "other"
+
+
+def table_unit(table: Table, default: str) -> str:
+    if table.unit:
+        return table.unit
+    for path in table.columns:
+        match = _UNIT_IN_HEADER.search(path)
+        if match:
+            return match.group(1)
+    for row in table.rows[:6]:
+        for cell in row.cells:
+            match = _UNIT_IN_HEADER.search(cell)
+            if match:
+                return match.group(1)
+    return default
+
+
+def _is_code(cell: str) -> bool:
+    return bool(re.fullmatch(r"\d{3,}", cell.strip()))
+
+
+def _amount_columns(path: Path, table: Table, roles: list[str]) -> list[int]:
+    """Columns whose data cells are amounts; a stray non-amount there is a load error."""
+    columns = []
+    for j, role in enumerate(roles):
+        if role != "other":
+            continue
+        cells = [(r.line, r.cells[j].strip()) for r in table.rows if j < len(r.cells) and r.cells[j].strip()]
+        decimals = [c for _, c in cells if is_amount(c) and "." in c]
+        if not decimals:
+            continue
+        for line, cell in cells:
+            if not is_amount(cell):
+                raise LoadError(path, line, f"“{table.standard.name}”的“{table.columns[j]}”栏应为金额，却是“{cell}”")
+        columns.append(j)
+    return columns
+
+
+def _split_code(kind: str, value: str) -> tuple[str, str]:
+    """Which scheme a code belongs to: class codes start with their scheme's digit, else it is a unit."""
+    if kind != "unit" and value.startswith(_CODE_PREFIX[kind]):
+        return kind, value
+    return "unit", value
+
+
+def grid_facts(path: Path, table: Table, template: Template, unit: str, units: dict[str, str]) -> list[Row]:
+    """Facts of a grid or two-sided table, one per non-empty amount cell.
+
+    `units` (code -> name) collects the organisational units met on the way."""
+    roles = [column_role(p, template) for p in table.columns]
+    amounts = set(_amount_columns(path, table, roles))
+    sides = _sides(table.columns) if table.standard.layout == "two_sided" else [(None, range(len(table.columns)))]
+    rows = []
+    current_unit: str | None = None
+    for raw in table.rows:
+        row = Row(raw.line, raw.cells)
+        cells = raw.cells + [""] * (len(table.columns) - len(raw.cells))
+        for side, span in sides:
+            codes: dict[str, str] = {}
+            texts: list[tuple[int, str]] = []
+            for j in span:
+                cell = unicodedata.normalize("NFKC", cells[j]).strip()
+                if not cell or j in amounts:
+                    continue
+                inline = _INLINE_CODE.match(cell)
+                if inline:
+                    kind = "econ" if inline.group(1).startswith("3") else "func"
+                    codes[kind] = codes.get(kind, "") + inline.group(1)
+                    texts.append((j, inline.group(2).strip()))
+                elif (roles[j] != "other" and cell.isdigit()) or _is_code(cell):
+                    kind = roles[j] if roles[j] != "other" else "unit"
+                    codes[kind] = codes.get(kind, "") + cell
+                else:
+                    texts.append((j, cells[j].strip()))
+            values = [(j, parse_amount(cells[j])) for j in span if j in amounts and cells[j].strip()]
+            if not values and not texts:
+                continue
+            resolved: dict[str, str] = {}
+            for kind, value in codes.items():
+                real, code = _split_code(kind, value)
+                resolved[real] = code
+            row_label = texts[0][1] if texts else ""
+            for j, text in texts:
+                path = table.columns[j]
+                scheme = ("gov_econ" if "政府" in path else "econ") if "经济" in path else "func"
+                if "名称" in path and scheme in resolved:
+                    row.subjects.setdefault((scheme, resolved[scheme]), strip_numbering(text))
+            project_column = next((j for j, _ in texts if table.columns[j].endswith("项目名称")), None)
+            unit_column = next((j for j, _ in texts if table.columns[j].endswith("项目单位")), None)
+            project = cells[project_column].strip() if project_column is not None else None
+            if len(resolved.get("unit", "")) >= PROJECT_CODE_DIGITS:
+                resolved.pop("unit")  # a project code (项目编码), not a unit
+                project = row_label
+            if template.is_total(row_label):
+                kind, project = "total", None
+            elif "unit" in resolved and not ({"func", "econ", "gov_econ"} & resolved.keys()):
+                kind, project = "unit", None
+                current_unit = resolved["unit"]
+                units.setdefault(current_unit, row_label)
+            else:
+                kind = "item"
+            unit_code = resolved.get("unit") or current_unit
+            if unit_column is not None:
+                unit_code = unit_code_of(cells[unit_column].strip(), units) or unit_code
+            for j, value in values:
+                column = table.columns[j]
+                row.facts.append(Fact(
+                    line=raw.line, column=column.split("/", 1)[1] if side else column, value=value,
+                    row_label=row_label, label=strip_numbering(row_label), row_kind=kind, side=side,
+                    func_code=resolved.get("func"), econ_code=resolved.get("econ"),
+                    gov_econ_code=resolved.get("gov_econ"), unit_code=unit_code, project=project,
+                ))
+        rows.append(row)
+    return rows
+
+
+def unit_code_of(name: str, units: dict[str, str]) -> str | None:
+    """The most specific unit code printed with this name (本级 152101 rather than 部门 152)."""
+    codes = [code for code, unit_name in units.items() if unit_name == name]
+    return max(codes, key=len) if codes else None
+
+
+def _sides(columns: list[str]) -> list[tuple[str, range]]:
+    """Column ranges of each side of a two-sided table, keyed by the top header label (收入/支出)."""
+    spans: list[tuple[str, range]] = []
+    start = 0
+    for j in range(1, len(columns) + 1):
+        if j == len(columns) or columns[j].split("/")[0] != columns[start].split("/")[0]:
+            spans.append((columns[start].split("/")[0], range(start, j)))
+            start = j
+    return spans

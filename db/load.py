@@ -1,0 +1,302 @@
+"""Build the knowledge base: parse source documents and write them into SQLite atomically.
+
+A load works on a copy of the database in a temporary file next to it and replaces the
+real file only when every document has loaded; a failure leaves the old file untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import tempfile
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from rapidfuzz import fuzz
+
+from db.errors import LoadError
+from db.facts import Row, grid_facts, table_unit, to_fen
+from db.narrative import NarrativeFact, narrative_facts
+from db.performance import FormData, Group, indicator_groups, link_groups, parse_form
+from db.reader import decode, read_blocks
+from db.recognise import Recognised, is_amount, parse_amount, recognise
+from db.template import Template, load_template
+
+SCHEMA = Path(__file__).with_name("schema.sql")
+SOURCE_SUFFIXES = {".txt", ".md"}
+PROJECT_NAME_CUTOFF = 80  # rapidfuzz ratio for the same project named in two tables
+
+
+@dataclass
+class Parsed:
+    path: Path
+    sha256: str
+    line_count: int
+    doc: Recognised
+    unit: str
+    grids: list[tuple[int, Row | None, list[Row]]]  # (table index, -, rows)
+    form: FormData | None
+    groups: list[Group]
+    narrative: list[NarrativeFact]
+    units: dict[str, str]  # code -> name
+
+
+def parse_document(path: Path, template: Template | None = None) -> Parsed:
+    """Read, recognise and extract one disclosure; raises LoadError naming file and line."""
+    template = template or load_template()
+    data = path.read_bytes()
+    text = decode(path, data)
+    doc = recognise(path, read_blocks(path, text), template)
+    units_seen = [t.unit for t in doc.tables if t.unit]
+    default_unit = max(set(units_seen), key=units_seen.count) if units_seen else "万元"
+    units: dict[str, str] = {}
+    grids = []
+    form = None
+    groups: list[Group] = []
+    for index, table in enumerate(doc.tables):
+        unit = table_unit(table, default_unit)
+        table.unit = unit
+        if table.standard.layout == "form":
+            form = parse_form(table, template)
+        else:
+            grids.append((index, None, grid_facts(path, table, template, unit, units)))
+            if table.standard.layout == "performance":
+                groups = indicator_groups(table)
+    return Parsed(
+        path=path, sha256=hashlib.sha256(data).hexdigest(), line_count=text.count("\n") + 1, doc=doc,
+        unit=default_unit, grids=grids, form=form, groups=groups,
+        narrative=narrative_facts(doc.sections, doc.year), units=units,
+    )
+
+
+def source_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.iterdir() if p.is_file() and p.suffix in SOURCE_SUFFIXES)
+
+
+def _json(value) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _insert(conn: sqlite3.Connection, table: str, record: dict) -> int:
+    columns = ", ".join(record)
+    marks = ", ".join(f":{k}" for k in record)
+    return conn.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", record).lastrowid
+
+
+def _delete_document(conn: sqlite3.Connection, parsed: Parsed) -> None:
+    ids = [r[0] for r in conn.execute(
+        "SELECT id FROM documents WHERE source_file = ? OR (department = ? AND year = ? AND kind = ?)",
+        (parsed.path.name, parsed.doc.department, parsed.doc.year, parsed.doc.kind),
+    )]
+    for doc_id in ids:
+        for table in ("facts", "indicators", "projects", "units", "subjects", "sections", "narrative_facts", "glossary"):
+            conn.execute(f"DELETE FROM {table} WHERE document_id = ?", (doc_id,))
+        conn.execute("DELETE FROM rows WHERE table_id IN (SELECT id FROM tables WHERE document_id = ?)", (doc_id,))
+        conn.execute("DELETE FROM tables WHERE document_id = ?", (doc_id,))
+        conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+
+
+def write_document(conn: sqlite3.Connection, parsed: Parsed) -> int:
+    """Insert one parsed document, replacing an earlier load of the same file or department-year."""
+    _delete_document(conn, parsed)
+    doc = parsed.doc
+    doc_id = _insert(conn, "documents", {
+        "department": doc.department, "year": doc.year, "kind": doc.kind,
+        "source_file": parsed.path.name, "sha256": parsed.sha256, "line_count": parsed.line_count,
+    })
+    table_ids: dict[int, int] = {}
+    for index, table in enumerate(doc.tables):
+        table_ids[index] = _insert(conn, "tables", {
+            "document_id": doc_id, "name": table.standard.name, "title": table.title, "unit": table.unit,
+            "position": index + 1, "line": table.line, "department": table.department,
+            "columns": _json(table.columns), "notes": _json(table.notes),
+        })
+    subjects: dict[tuple[str, str], str] = {}
+    for index, _, rows in parsed.grids:
+        unit = doc.tables[index].unit
+        for position, row in enumerate(rows, start=1):
+            row_id = _insert(conn, "rows", {"table_id": table_ids[index], "position": position, "line": row.line, "cells": _json(row.cells)})
+            for key, name in row.subjects.items():
+                subjects.setdefault(key, name)
+            for fact in row.facts:
+                _insert(conn, "facts", {
+                    "document_id": doc_id, "table_id": table_ids[index], "row_id": row_id, "line": fact.line,
+                    "side": fact.side, "row_label": fact.row_label, "label": fact.label, "row_kind": fact.row_kind,
+                    "column": fact.column, "func_code": fact.func_code, "econ_code": fact.econ_code,
+                    "gov_econ_code": fact.gov_econ_code, "unit_code": fact.unit_code, "project": fact.project,
+                    "value": str(fact.value), "fen": to_fen(fact.value, unit), "unit": unit,
+                })
+    for (scheme, code), name in sorted(subjects.items()):
+        conn.execute("INSERT OR IGNORE INTO subjects VALUES (?, ?, ?, ?)", (doc_id, scheme, code, name))
+    _write_units(conn, doc_id, parsed)
+    project_ids = _write_projects(conn, doc_id, parsed)
+    _write_performance(conn, doc_id, parsed, table_ids, project_ids)
+    for section in doc.sections:
+        _insert(conn, "sections", {"document_id": doc_id, "part": section.part, "heading": section.heading, "text": section.text, "line": section.line})
+    for fact in parsed.narrative:
+        _insert(conn, "narrative_facts", {
+            "document_id": doc_id, "heading": fact.heading, "label": fact.label, "clause": fact.clause,
+            "sentence": fact.sentence, "value": str(fact.value), "unit": fact.unit, "line": fact.line,
+            "compared_year": fact.compared_year,
+        })
+    for term, definition, line in doc.glossary:
+        _insert(conn, "glossary", {"document_id": doc_id, "term": term, "definition": definition, "line": line})
+    return doc_id
+
+
+def _write_units(conn: sqlite3.Connection, doc_id: int, parsed: Parsed) -> None:
+    """Units by code; the shortest code is the department, a longer one named like it is 本级."""
+    codes = sorted(parsed.units, key=lambda c: (len(c), c))
+    top = codes[0] if codes else None
+    for code in codes:
+        name = parsed.units[code]
+        conn.execute("INSERT OR REPLACE INTO units VALUES (?, ?, ?, ?, ?)", (
+            doc_id, code, name, int(code == top), int(code != top and name == parsed.units[top]),
+        ))
+
+
+def _project_rows(parsed: Parsed, table_name: str) -> list[tuple[Row, dict]]:
+    for index, _, rows in parsed.grids:
+        table = parsed.doc.tables[index]
+        if table.standard.name == table_name:
+            return [(row, dict(zip(table.columns, row.cells))) for row in rows]
+    return []
+
+
+def _write_projects(conn: sqlite3.Connection, doc_id: int, parsed: Parsed) -> dict[str, int]:
+    """Projects of 项目支出预算表, matched to their rows in 项目绩效目标汇总表 by name and amount."""
+    ids: dict[str, int] = {}
+    budget_table = next((t for t in parsed.doc.tables if t.standard.name == "项目支出预算表"), None)
+    perf_rows = [
+        (row, cells) for row, cells in _project_rows(parsed, "部门预算项目绩效目标汇总表")
+        if len(row.cells[0].strip()) >= 10 and row.cells[0].strip().isdigit()
+    ]
+    for row, cells in _project_rows(parsed, "项目支出预算表"):
+        facts = [f for f in row.facts if f.project and f.column == "合计"]
+        if not facts:
+            continue
+        fact = facts[0]
+        perf = max(perf_rows, key=lambda pc: fuzz.ratio(pc[0].cells[1], fact.project), default=None)
+        if perf is not None and fuzz.ratio(perf[0].cells[1], fact.project) < PROJECT_NAME_CUTOFF:
+            perf = None
+        ids[fact.project] = _insert(conn, "projects", {
+            "document_id": doc_id, "name": fact.project, "type": cells.get("类型") or None,
+            "unit_code": fact.unit_code, "unit_name": cells.get("项目单位"), "value": str(fact.value),
+            "fen": to_fen(fact.value, budget_table.unit), "unit": budget_table.unit, "line": row.line,
+            "perf_code": perf[0].cells[0].strip() if perf else None,
+            "perf_name": perf[0].cells[1].strip() if perf else None, "perf_line": perf[0].line if perf else None,
+        })
+    return ids
+
+
+def _write_performance(conn, doc_id: int, parsed: Parsed, table_ids: dict[int, int], project_ids: dict[str, int]) -> None:
+    tables = {t.standard.name: i for i, t in enumerate(parsed.doc.tables)}
+    if parsed.form is not None:
+        table_id = table_ids[tables["部门（单位）整体绩效目标表"]]
+        for ind in parsed.form.indicators:
+            _insert(conn, "indicators", {
+                "document_id": doc_id, "table_id": table_id, "project_id": None, "group_no": None,
+                "level1": ind.level1, "level2": ind.level2, "name": ind.name, "value": ind.value,
+                "description": ind.description, "line": ind.line, "link_method": None, "link_note": None,
+            })
+        _write_form_rows(conn, doc_id, parsed, table_id)
+    if parsed.groups:
+        projects = [(name, Decimal(value) * _to_wan(unit)) for name, value, unit in conn.execute(
+            "SELECT name, value, unit FROM projects WHERE document_id = ? ORDER BY id", (doc_id,))]
+        link_groups(parsed.groups, projects)
+        table_id = table_ids[tables["部门预算项目绩效目标汇总表"]]
+        for group in parsed.groups:
+            for ind in group.indicators:
+                _insert(conn, "indicators", {
+                    "document_id": doc_id, "table_id": table_id, "project_id": project_ids.get(group.project or ""),
+                    "group_no": group.number, "level1": ind.level1, "level2": "", "name": ind.name,
+                    "value": ind.value, "description": "", "line": ind.line, "link_method": group.method or None,
+                    "link_note": group.note or None,
+                })
+
+
+def _to_wan(unit: str) -> Decimal:
+    return {"万元": Decimal(1), "元": Decimal("0.0001"), "亿元": Decimal(10000), "千元": Decimal("0.1")}[unit]
+
+
+def _write_form_rows(conn, doc_id: int, parsed: Parsed, table_id: int) -> None:
+    """The form's rows as printed, its amounts as facts, its text fields as sections."""
+    form = parsed.form
+    table = next(t for t in parsed.doc.tables if t.standard.layout == "form")
+    amount_lines = {line: (label, value) for label, value, line, _ in form.amounts}
+    for position, row in enumerate(table.rows, start=1):
+        row_id = _insert(conn, "rows", {"table_id": table_id, "position": position, "line": row.line, "cells": _json(row.cells)})
+        if row.line in amount_lines:
+            label, value = amount_lines[row.line]
+            _insert(conn, "facts", {
+                "document_id": doc_id, "table_id": table_id, "row_id": row_id, "line": row.line, "side": None,
+                "row_label": label, "label": label.split("（")[0], "row_kind": "item", "column": "金额",
+                "func_code": None, "econ_code": None, "gov_econ_code": None, "unit_code": None, "project": None,
+                "value": str(value), "fen": to_fen(value, table.unit), "unit": table.unit,
+            })
+    for label, text, line in form.fields:
+        _insert(conn, "sections", {"document_id": doc_id, "part": table.standard.name, "heading": label, "text": text, "line": line})
+
+
+def create_schema(conn: sqlite3.Connection) -> None:
+    conn.executescript(SCHEMA.read_text(encoding="utf-8"))
+
+
+def ingest(db_path: Path, paths: list[Path], *, replace_all: bool = False) -> list[Parsed]:
+    """Load `paths` into the database at `db_path` atomically; returns what was loaded.
+
+    With `replace_all` the database is rebuilt from these documents alone."""
+    template = load_template()
+    parsed = [parse_document(path, template) for path in paths]
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=db_path.name + ".", suffix=".tmp", dir=db_path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        if db_path.exists() and not replace_all:
+            shutil.copyfile(db_path, tmp)
+        else:
+            tmp.unlink()
+        conn = sqlite3.connect(tmp)
+        try:
+            if replace_all or not db_path.exists():
+                create_schema(conn)
+            with conn:
+                for item in parsed:
+                    write_document(conn, item)
+        finally:
+            conn.close()
+        os.replace(tmp, db_path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return parsed
+
+
+def stale(db_path: Path, sources: list[Path]) -> bool:
+    """True when the database is missing or any source file's hash differs from what was loaded."""
+    if not db_path.exists():
+        return True
+    try:
+        conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+        try:
+            loaded = dict(conn.execute("SELECT source_file, sha256 FROM documents"))
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        return True
+    for path in sources:
+        if loaded.get(path.name) != hashlib.sha256(path.read_bytes()).hexdigest():
+            return True
+    return False
+
+
+def ensure_database(db_path: Path, sources_dir: Path) -> Path:
+    """Build the database from the bundled sources on first use or when a source changed."""
+    sources = source_files(sources_dir)
+    if stale(db_path, sources):
+        ingest(db_path, sources, replace_all=not db_path.exists())
+    return db_path
