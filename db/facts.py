@@ -145,11 +145,13 @@ def grid_facts(path: Path, table: Table, template: Template, unit: str, units: d
             values = [(j, parse_amount(cells[j])) for j in span if j in amounts and cells[j].strip()]
             if not values and not texts:
                 continue
+            row_label = texts[0][1] if texts else ""
             resolved: dict[str, str] = {}
             for kind, value in codes.items():
                 real, code = _split_code(kind, value)
+                if len(code) == 3 and row_label in units.values():
+                    real = "unit"  # a unit printed in a code column: 318 青山市农业农村局
                 resolved[real] = code
-            row_label = texts[0][1] if texts else ""
             for j, text in texts:
                 path = table.columns[j]
                 scheme = ("gov_econ" if "政府" in path else "econ") if "经济" in path else "func"

@@ -62,6 +62,7 @@ def parse_document(path: Path, template: Template | None = None) -> Parsed:
         table.unit = unit
         if table.standard.layout == "form":
             form = parse_form(table, template)
+            table.department = table.department or form.department
         else:
             grids.append((index, None, grid_facts(path, table, template, unit, units)))
             if table.standard.layout == "performance":

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from db.recognise import Section
 
-_CLAUSE = re.compile(r"[^，,。；;：:、]+")
+_CLAUSE = re.compile(r"(?:[^，,。；;：:、]|(?<=\d),(?=\d{3}))+")
 _NUMBER = re.compile(r"(?<![\d.])(\d[\d,]*(?:\.\d+)?)\s*(万元|亿元|元|%|个|辆|台（套）|台\(套\)|台|项|人|次|家)")
 _YEAR_REF = re.compile(r"(?:19|20)\d{2}\s*年")
 
