@@ -1,0 +1,197 @@
+"""Everything one loaded document names, with the SQL that reads its figures.
+
+Built once per process from the database; every figure it returns carries its table,
+row label, column and source line, so answers can cite it.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import unicodedata
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from bot.lexicon import Lexicon, Measure
+
+FUNC_TABLE = "部门支出总体情况表"
+ECON_TABLE = "支出经济分类汇总表"
+PROJECT_TABLE = "项目支出预算表"
+OVERVIEW_TABLE = "部门收支总体情况表"
+
+
+def norm(text: str) -> str:
+    """Key for matching names: NFKC, no spaces or quotes, 支出/费 endings kept."""
+    text = unicodedata.normalize("NFKC", text or "")
+    return re.sub(r"[\s“”\"'‘’]", "", text).lower()
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One stored amount and where it was read."""
+
+    value: Decimal
+    unit: str  # the table's unit
+    table: str
+    row: str
+    column: str
+    line: int
+
+
+@dataclass
+class Entity:
+    kind: str  # measure | unit | project | func | econ | row | term | indicator_project
+    name: str
+    code: str | None = None
+    aliases: set[str] = field(default_factory=set)
+
+
+class Catalog:
+    def __init__(self, conn: sqlite3.Connection, doc_id: int, lexicon: Lexicon) -> None:
+        self.conn = conn
+        self.doc_id = doc_id
+        self.lexicon = lexicon
+        doc = conn.execute("SELECT * FROM documents WHERE id = ?", (doc_id,)).fetchone()
+        self.department, self.year, self.kind, self.source = doc["department"], doc["year"], doc["kind"], doc["source_file"]
+        self.tables = {r["name"]: r for r in conn.execute("SELECT * FROM tables WHERE document_id = ? ORDER BY position", (doc_id,))}
+        self.units = conn.execute("SELECT * FROM units WHERE document_id = ? ORDER BY code", (doc_id,)).fetchall()
+        self.entities: list[Entity] = []
+        self._build()
+
+    # ----- the index of names -------------------------------------------------
+    def _add(self, kind: str, name: str, code: str | None = None, aliases: tuple[str, ...] = ()) -> Entity:
+        entity = Entity(kind, name, code, {norm(name), *(norm(a) for a in aliases if a)})
+        self.entities.append(entity)
+        return entity
+
+    def _build(self) -> None:
+        syn = self.lexicon.synonyms
+        for name in self.lexicon.measures:
+            self._add("measure", name, aliases=syn.get(name, ()))
+        city = re.match(r"^(.{2,3}?[市省县区])", self.department)
+        for unit in self.units:
+            aliases = [unit["code"]]
+            if unit["is_own"]:
+                aliases += list(self.lexicon.own_unit)
+            elif not unit["is_department"]:
+                short = unit["name"][len(city.group(1)):] if city and unit["name"].startswith(city.group(1)) else unit["name"]
+                aliases += [short, short.replace("政务", "")]
+            kind_name = unit["name"] if not unit["is_department"] else self.department
+            entity = self._add("unit", kind_name, unit["code"], tuple(aliases) + tuple(syn.get(unit["name"], ())))
+            if unit["is_department"]:
+                entity.aliases.discard(norm(self.department))  # the bare name is ambiguous with 本级
+        for row in self.conn.execute("SELECT name FROM projects WHERE document_id = ? ORDER BY id", (self.doc_id,)):
+            name = row["name"]
+            stripped = re.sub(r"^(20\d\d年)|(20\d\d)$", "", name)
+            self._add("project", name, aliases=(stripped,) + syn.get(name, ()))
+        for scheme, kind in (("func", "func"), ("econ", "econ")):
+            for row in self.conn.execute(
+                "SELECT code, name FROM subjects WHERE document_id = ? AND scheme = ? ORDER BY code", (self.doc_id, scheme)
+            ):
+                self._add(kind, row["name"], row["code"], (row["code"],) + syn.get(row["name"], ()))
+        if OVERVIEW_TABLE in self.tables:
+            seen = {norm(e.name) for e in self.entities}
+            for row in self.conn.execute(
+                "SELECT DISTINCT label FROM facts WHERE table_id = ? AND row_kind = 'item'", (self.tables[OVERVIEW_TABLE]["id"],)
+            ):
+                if norm(row["label"]) not in seen:
+                    self._add("row", row["label"], aliases=(row["label"] + "支出",) + syn.get(row["label"], ()))
+        for row in self.conn.execute("SELECT term FROM glossary WHERE document_id = ?", (self.doc_id,)):
+            self._add("term", row["term"])
+
+    # ----- figures --------------------------------------------------------------
+    def _cells(self, sql: str, params: dict) -> list[Cell]:
+        return [
+            Cell(Decimal(r["value"]), r["unit"], r["tname"], r["row_label"] or r["tname"], r["column"], r["line"])
+            for r in self.conn.execute(sql, {"doc": self.doc_id, **params})
+        ]
+
+    _FACTS = (
+        "SELECT f.value, f.unit, t.name AS tname, f.row_label, f.column, f.line, f.label, f.side, f.func_code, "
+        "f.econ_code, f.unit_code, f.project FROM facts f JOIN tables t ON t.id = f.table_id WHERE f.document_id = :doc "
+    )
+
+    def ref(self, ref: dict) -> Cell | None:
+        """The figure a knowledge reference (table, side, row, column) names."""
+        rows = self._cells(
+            self._FACTS + "AND t.name = :table AND f.column = :column AND (:side IS NULL OR f.side = :side) ORDER BY f.line",
+            {"table": ref["table"], "column": ref["column"], "side": ref.get("side")},
+        )
+        want = norm(ref["row"])
+        matches = [c for c in rows if norm(_label(c.row)) == want or norm(c.row) == want] if want else rows[:1]
+        return matches[0] if matches else None
+
+    def measure(self, measure: Measure, unit_code: str | None = None) -> list[Cell]:
+        """A measure's cell(s): the department figure, or the cells that make up one unit's."""
+        if unit_code is None:
+            cell = self.ref(measure.ref)
+            return [cell] if cell else []
+        if not measure.by_unit:
+            return []
+        spec = measure.by_unit
+        kind = "unit" if spec["by"] == "row" else "item"
+        return self._cells(
+            self._FACTS + "AND t.name = :table AND f.column = :column AND f.unit_code = :unit AND f.row_kind = :kind ORDER BY f.line",
+            {"table": spec["table"], "column": spec["column"], "unit": unit_code, "kind": kind},
+        )
+
+    def func(self, code: str) -> list[Cell]:
+        return self._cells(self._FACTS + "AND t.name = :table AND f.column = '合计' AND f.func_code = :code AND f.row_kind = 'item' ORDER BY f.line",
+                           {"table": FUNC_TABLE, "code": code})
+
+    def econ(self, code: str, table: str = ECON_TABLE) -> list[Cell]:
+        column = "总计" if table == ECON_TABLE else "本年一般公共预算基本支出/合计"
+        return self._cells(self._FACTS + "AND t.name = :table AND f.column = :column AND f.econ_code = :code AND f.row_kind = 'item' ORDER BY f.line",
+                           {"table": table, "column": column, "code": code})
+
+    def project(self, name: str) -> list[Cell]:
+        return self._cells(self._FACTS + "AND t.name = :table AND f.column = '合计' AND f.project = :name ORDER BY f.line",
+                           {"table": PROJECT_TABLE, "name": name})
+
+    def overview_row(self, label: str) -> list[Cell]:
+        rows = self._cells(self._FACTS + "AND t.name = :table AND f.column = '金额' ORDER BY f.line", {"table": OVERVIEW_TABLE})
+        return [c for c in rows if norm(_label(c.row)) == norm(label)]
+
+    def projects(self, unit_code: str | None = None, kind: str | None = None) -> list[tuple[str, Cell, str]]:
+        """(name, cell, type) of every project, optionally of one unit or type, largest first."""
+        out = []
+        for r in self.conn.execute(
+            "SELECT name, type, unit_code FROM projects WHERE document_id = :doc AND (:unit IS NULL OR unit_code = :unit) "
+            "AND (:kind IS NULL OR type = :kind) ORDER BY fen DESC, id", {"doc": self.doc_id, "unit": unit_code, "kind": kind},
+        ):
+            cells = self.project(r["name"])
+            if cells:
+                out.append((r["name"], cells[0], r["type"]))
+        return out
+
+    def subjects(self) -> list[tuple[str, str, Cell]]:
+        """(code, name, cell) of every function subject row, largest first."""
+        rows = self._cells(self._FACTS + "AND t.name = :table AND f.column = '合计' AND f.row_kind = 'item' AND f.func_code IS NOT NULL",
+                           {"table": FUNC_TABLE})
+        codes = {c.line: r["func_code"] for c, r in zip(rows, self.conn.execute(
+            self._FACTS + "AND t.name = :table AND f.column = '合计' AND f.row_kind = 'item' AND f.func_code IS NOT NULL",
+            {"doc": self.doc_id, "table": FUNC_TABLE}))}
+        return sorted(((codes[c.line], c.row, c) for c in rows), key=lambda x: (-x[2].value, x[0]))
+
+    def indicators(self, project: str | None = None) -> list[sqlite3.Row]:
+        if project is None:
+            return self.conn.execute(
+                "SELECT i.*, t.name AS tname FROM indicators i JOIN tables t ON t.id = i.table_id "
+                "WHERE i.document_id = ? AND i.group_no IS NULL ORDER BY i.line", (self.doc_id,)).fetchall()
+        return self.conn.execute(
+            "SELECT i.*, t.name AS tname FROM indicators i JOIN tables t ON t.id = i.table_id JOIN projects p ON p.id = i.project_id "
+            "WHERE i.document_id = ? AND p.name = ? ORDER BY i.line", (self.doc_id, project)).fetchall()
+
+    def glossary(self, term: str) -> sqlite3.Row | None:
+        return self.conn.execute("SELECT * FROM glossary WHERE document_id = ? AND term = ?", (self.doc_id, term)).fetchone()
+
+    def narrative(self) -> list[sqlite3.Row]:
+        return self.conn.execute("SELECT * FROM narrative_facts WHERE document_id = ? ORDER BY rowid", (self.doc_id,)).fetchall()
+
+    def sections(self) -> list[sqlite3.Row]:
+        return self.conn.execute("SELECT * FROM sections WHERE document_id = ? ORDER BY line", (self.doc_id,)).fetchall()
+
+
+def _label(row: str) -> str:
+    text = unicodedata.normalize("NFKC", row).strip()
+    return re.sub(r"^(?:[一二三四五六七八九十]+、|\([一二三四五六七八九十\d]+\)\s*)", "", text)

@@ -1,0 +1,179 @@
+"""budgetbot: load budget disclosures, audit them, and answer questions about them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from bot.config import Settings
+
+
+def cmd_ingest(args, settings: Settings) -> int:
+    """Load source documents (default: every file in knowledge/sources) into the database."""
+    from db.errors import LoadError
+    from db.load import ingest, source_files
+
+    paths = [Path(p) for p in args.paths] or source_files(settings.sources_dir)
+    if not paths:
+        print(f"没有可加载的文件：{settings.sources_dir} 为空", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    try:
+        loaded = ingest(settings.db_path, paths, replace_all=not args.paths)
+    except LoadError as error:
+        print(f"加载失败，数据库保持原样。{error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"无法读取文件：{error}", file=sys.stderr)
+        return 1
+    for item in loaded:
+        facts = sum(len(r.facts) for _, _, rows in item.grids for r in rows)
+        print(f"已加载 {item.path.name}：{item.doc.department} {item.doc.year}年{item.doc.kind}，{len(item.doc.tables)} 张表，{facts} 个金额")
+    print(f"数据库：{settings.db_path}（用时 {time.perf_counter() - started:.2f} 秒）")
+    return 0
+
+
+def cmd_audit(args, settings: Settings) -> int:
+    """Check every loaded disclosure's internal consistency (勾稽关系) and print each check."""
+    from db.audit import audit
+    from db.load import ensure_database
+
+    ensure_database(settings.db_path, settings.sources_dir)
+    checks = audit(settings.db_path)
+    marks = {"pass": "✔ 通过", "fail": "✘ 不符", "skip": "… 跳过"}
+    for check in checks:
+        print(f"{marks[check.status]}  [{check.document}] {check.name}：{check.detail}")
+    failed = sum(c.status == "fail" for c in checks)
+    print(f"\n共 {len(checks)} 项检查：{sum(c.status == 'pass' for c in checks)} 项通过，{failed} 项不符，"
+          f"{sum(c.status == 'skip' for c in checks)} 项跳过。容差：n 个单元格求和允许 max(0.01, n×0.005) 个表内单位的四舍五入误差。")
+    return 1 if failed and args.strict else 0
+
+
+def cmd_tables(args, settings: Settings) -> int:
+    """List loaded documents and their tables with row counts."""
+    from bot.core import Assistant
+
+    assistant = Assistant.open(settings)
+    for doc in assistant.overview():
+        print(f"{doc['department']} {doc['year']}年{doc['kind']}（{doc['document']}）")
+        for table in doc["tables"]:
+            print(f"  {table['name']}\t{table['rows']} 行\t单位：{table['unit']}")
+    return 0
+
+
+def cmd_ask(args, settings: Settings) -> int:
+    """Answer a question; --json prints the answer object, --jsonl answers stdin line by line."""
+    from bot.core import Assistant
+
+    assistant = Assistant.open(settings)
+    if args.jsonl:
+        session = "cli-jsonl"
+        for line in sys.stdin:
+            line = line.rstrip("\n")
+            question, sid = line, session
+            if line.lstrip().startswith("{"):
+                try:
+                    data = json.loads(line)
+                    question, sid = str(data.get("question", "")), str(data.get("session_id") or session)
+                except (json.JSONDecodeError, AttributeError):
+                    pass
+            print(json.dumps(assistant.answer(question, sid).to_dict(), ensure_ascii=False), flush=True)
+        return 0
+    question = " ".join(args.question)
+    if args.explain:
+        print(json.dumps(assistant.explain(question), ensure_ascii=False, indent=2, default=str))
+        return 0
+    answer = assistant.answer(question)
+    print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2) if args.json else answer.text)
+    return 0
+
+
+def cmd_chat(args, settings: Settings) -> int:
+    """Interactive questions with line editing and history; /source shows the last citation."""
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.history import FileHistory
+
+    from bot.core import Assistant
+
+    assistant = Assistant.open(settings)
+    settings.cache_dir.mkdir(parents=True, exist_ok=True)
+    prompt = PromptSession(history=FileHistory(str(settings.cache_dir / "chat-history")))
+    print("预算问答（输入 /source 查看出处，/quit 退出）")
+    while True:
+        try:
+            question = prompt.prompt("问> ")
+        except (EOFError, KeyboardInterrupt):
+            return 0
+        if question.strip() in ("/quit", "/exit"):
+            return 0
+        if question.strip() == "/source":
+            last = assistant.last_answer("chat")
+            print("\n".join(f"{c.document} · {c.table} · {c.row or ''} · 第{c.line}行" for c in last.citations) if last else "还没有回答过问题。")
+            continue
+        print(assistant.answer(question, "chat").text)
+
+
+def cmd_eval(args, settings: Settings) -> int:
+    """Run a question file and print accuracy per question kind and every failure."""
+    from bot.core import Assistant
+    from bot.evaluate import evaluate, load_questions
+
+    assistant = Assistant.open(settings)
+    report = evaluate(assistant, load_questions(Path(args.file)))
+    print(report.summary())
+    return 0 if report.accuracy >= args.min_accuracy else 1
+
+
+def cmd_serve(args, settings: Settings) -> int:
+    """Serve the HTTP API, the widget and its demo page (default http://127.0.0.1:8000)."""
+    from bot.web import main
+
+    return main(settings, args.host, args.port)
+
+
+def cmd_telegram(args, settings: Settings) -> int:
+    """Run the Telegram bot (long polling, or webhook when TELEGRAM_WEBHOOK_URL is set)."""
+    from bot.telegram_bot import main
+
+    return main(settings)
+
+
+COMMANDS = {
+    "ingest": cmd_ingest, "audit": cmd_audit, "tables": cmd_tables, "ask": cmd_ask, "chat": cmd_chat,
+    "eval": cmd_eval, "serve": cmd_serve, "telegram": cmd_telegram,
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="budgetbot", description=__doc__)
+    sub = top.add_subparsers(dest="command", required=True)
+    for name, func in COMMANDS.items():
+        p = sub.add_parser(name, help=func.__doc__, description=func.__doc__)
+        if name == "ingest":
+            p.add_argument("paths", nargs="*", help="source files (default: knowledge/sources/*)")
+        elif name == "audit":
+            p.add_argument("--strict", action="store_true", help="exit 1 when any check fails")
+        elif name == "ask":
+            p.add_argument("question", nargs="*")
+            p.add_argument("--json", action="store_true", help="print the answer object")
+            p.add_argument("--jsonl", action="store_true", help="one question (or JSON object) per stdin line")
+            p.add_argument("--explain", action="store_true", help="show tokens, entities, intent and rows read")
+        elif name == "eval":
+            p.add_argument("file")
+            p.add_argument("--min-accuracy", type=float, default=0.0)
+        elif name == "serve":
+            p.add_argument("--host", default="127.0.0.1")
+            p.add_argument("--port", type=int, default=8000)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return COMMANDS[args.command](args, Settings.from_env())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""The hand-kept knowledge under knowledge/: synonyms, measures and intent patterns, read once."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Measure:
+    name: str
+    ref: dict
+    by_unit: dict | None
+    parent: str | None
+    parts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    synonyms: dict[str, tuple[str, ...]]
+    own_unit: tuple[str, ...]
+    typos: dict[str, str]
+    english: dict[str, str]
+    measures: dict[str, Measure]
+    intents: tuple[tuple[str, re.Pattern], ...]
+    out_of_scope: re.Pattern
+
+
+def _read(path: Path) -> dict:
+    return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+def load_lexicon(knowledge_dir: Path) -> Lexicon:
+    words = _read(knowledge_dir / "lexicon.toml")
+    measures = _read(knowledge_dir / "measures.toml")
+    intents = _read(knowledge_dir / "intents.toml")
+    table = {
+        m["name"]: Measure(m["name"], m["ref"], m.get("by_unit"), m.get("parent"), tuple(m.get("parts", ())))
+        for m in measures["measure"]
+    }
+    for measure in table.values():
+        unknown = [p for p in (measure.parent, *measure.parts) if p and p not in table]
+        if unknown:
+            raise ValueError(f"measures.toml: {measure.name} names unknown measures {unknown}")
+    return Lexicon(
+        synonyms={k: tuple(v) for k, v in words["synonyms"].items()},
+        own_unit=tuple(words["units"]["own"]),
+        typos=dict(words.get("typos", {})),
+        english=dict(words.get("english", {})),
+        measures=table,
+        intents=tuple((i["name"], re.compile(i["pattern"])) for i in intents["intent"]),
+        out_of_scope=re.compile(intents["out_of_scope"]["pattern"], re.IGNORECASE),
+    )

@@ -1,0 +1,62 @@
+"""Normalise what users type: width, traditional characters, numerals, years, typos, units."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+import cn2an
+import opencc
+
+_T2S = opencc.OpenCC("t2s")
+_CN_DIGITS = {c: str(i) for i, c in enumerate("〇一二三四五六七八九")} | {"零": "0"}
+_CN_YEAR = re.compile(r"([〇零一二三四五六七八九]{2,4})\s*年")
+_SHORT_YEAR = re.compile(r"(?<!\d)(\d{2})\s*年(?!代|度?[0-9])")
+_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年?(?!\d)")
+_CN_COUNT = re.compile(r"(前|第|排前)([一二两三四五六七八九十]{1,3})")
+_UNIT = re.compile(r"(亿元|万元|元|亿|万)(?!.*(亿元|万元|元))")
+_PUNCT = re.compile(r"[\s\u3000]+")
+MAX_CHARS = 500
+
+
+@dataclass
+class Normalized:
+    text: str  # simplified, half-width, typos fixed, years as digits
+    years: list[int] = field(default_factory=list)
+    unit: str | None = None  # 元 | 万元 | 亿元 when the user asked for one
+
+
+def _cn_year(match: re.Match) -> str:
+    digits = "".join(_CN_DIGITS[c] for c in match.group(1))
+    return f"{digits}年" if len(digits) == 4 else match.group(0)
+
+
+def _cn_count(match: re.Match) -> str:
+    try:
+        return f"{match.group(1)}{cn2an.cn2an(match.group(2).replace('两', '二'), 'normal')}"
+    except ValueError:
+        return match.group(0)
+
+
+def normalize(question: str, typos: dict[str, str], english: dict[str, str]) -> Normalized:
+    text = question[:MAX_CHARS]
+    text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C" or ch in "\t\n")
+    text = unicodedata.normalize("NFKC", text)
+    text = _T2S.convert(text)
+    text = _PUNCT.sub(" ", text).strip()
+    lowered = text.lower()
+    for word, meant in sorted(english.items(), key=lambda kv: -len(kv[0])):
+        lowered = lowered.replace(word, meant)
+    text = lowered
+    for typo, meant in typos.items():
+        text = text.replace(typo, meant)
+    text = _CN_YEAR.sub(_cn_year, text)
+    text = _SHORT_YEAR.sub(lambda m: f"20{m.group(1)}年", text)
+    text = _CN_COUNT.sub(_cn_count, text)
+    years = [int(y) for y in _YEAR.findall(text)]
+    unit_match = _UNIT.search(text) if re.search(r"(多少|换|转|折合|用|是)(亿元|万元|元|亿|万)|(亿元|万元|元)(是|表示|呢|$)", text) else None
+    unit = None
+    if unit_match:
+        unit = {"亿": "亿元", "万": "万元"}.get(unit_match.group(1), unit_match.group(1))
+    return Normalized(text=text, years=years, unit=unit)

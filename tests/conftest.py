@@ -1,0 +1,28 @@
+"""Shared fixtures: a real SQLite database built from the bundled sources in a temp dir."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import PROJECT_ROOT, Settings
+
+DATA = Path(__file__).parent / "data"
+SEED = PROJECT_ROOT / "knowledge" / "sources" / "nanyang-2024-budget.txt"
+FIXTURE = DATA / "fixtures" / "qingshan-2025-budget.txt"
+MALFORMED = DATA / "fixtures" / "malformed"
+REALDOCS = PROJECT_ROOT.parent / "shared" / "realdocs"
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory) -> Settings:
+    tmp = tmp_path_factory.mktemp("budgetbot")
+    return Settings.from_env({"BUDGETBOT_DB": str(tmp / "budget.sqlite"), "BUDGETBOT_CACHE": str(tmp / "cache")})
+
+
+@pytest.fixture(scope="session")
+def assistant(settings):
+    from bot.core import Assistant
+
+    return Assistant.open(settings)

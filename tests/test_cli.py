@@ -1,0 +1,45 @@
+"""The budgetbot command line: real subprocesses on a real database file."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from bot.cli import COMMANDS
+from bot.config import PROJECT_ROOT
+from tests.conftest import MALFORMED
+
+
+def run(settings, *args, stdin: str | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "BUDGETBOT_DB": str(settings.db_path), "BUDGETBOT_CACHE": str(settings.cache_dir)}
+    return subprocess.run([sys.executable, "-m", "bot.cli", *args], input=stdin, capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_ingest_audit_tables(settings, assistant):
+    assert run(settings, "ingest").returncode == 0
+    audit = run(settings, "audit")
+    assert audit.returncode == 0 and "✘ 不符" in audit.stdout and "✔ 通过" in audit.stdout
+    tables = run(settings, "tables")
+    assert "项目支出预算表\t17 行" in tables.stdout
+
+
+def test_failed_ingest_names_file_and_line(settings, assistant):
+    result = run(settings, "ingest", str(MALFORMED / "non-numeric-amount.txt"))
+    assert result.returncode == 1 and "第 336 行" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_ask_json_and_jsonl(settings, assistant):
+    answer = json.loads(run(settings, "ask", "--json", "三公经费多少").stdout)
+    assert set(answer) >= {"status", "text", "figures", "citations", "suggestions", "options"}
+    lines = run(settings, "ask", "--jsonl", stdin='局本级预算多少\n那大数据中心呢？\n{"question": "三公", "session_id": "x"}\n').stdout
+    answers = [json.loads(line) for line in lines.splitlines()]
+    assert len(answers) == 3 and "1359.80" in answers[1]["text"] and "4.30" in answers[2]["text"]
+
+
+def test_every_command_has_help_and_is_in_the_readme():
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    for name, func in COMMANDS.items():
+        assert func.__doc__, name
+        assert f"budgetbot {name}" in readme, name
