@@ -36,6 +36,7 @@ class Cell:
     row: str
     column: str
     line: int
+    formula: str | None = None  # set when the value adds several rows
 
 
 @dataclass
@@ -78,12 +79,18 @@ class Catalog:
                 aliases += [short, short.replace("政务", "")]
             kind_name = unit["name"] if not unit["is_department"] else self.department
             entity = self._add("unit", kind_name, unit["code"], tuple(aliases) + tuple(syn.get(unit["name"], ())))
-            if unit["is_department"]:
-                entity.aliases.discard(norm(self.department))  # the bare name is ambiguous with 本级
+            if unit["is_department"] or unit["is_own"]:
+                entity.aliases.discard(norm(self.department))  # the bare name means the department
+        top = next((u["code"] for u in self.units if u["is_department"]), None)
+        department = next((e for e in self.entities if e.kind == "unit" and e.code == top), None)
+        if department is not None:
+            department.aliases.add(norm(self.department))
+            self.department_entity = department
         for row in self.conn.execute("SELECT name FROM projects WHERE document_id = ? ORDER BY id", (self.doc_id,)):
             name = row["name"]
-            stripped = re.sub(r"^(20\d\d年)|(20\d\d)$", "", name)
-            self._add("project", name, aliases=(stripped,) + syn.get(name, ()))
+            undated = re.sub(r"^20\d\d年|20\d\d$", "", name)
+            local = [n[len(city.group(1)):] for n in (name, undated) if city and n.startswith(city.group(1))]
+            self._add("project", name, aliases=(undated, *local) + syn.get(name, ()))
         for scheme, kind in (("func", "func"), ("econ", "econ")):
             for row in self.conn.execute(
                 "SELECT code, name FROM subjects WHERE document_id = ? AND scheme = ? ORDER BY code", (self.doc_id, scheme)
@@ -151,6 +158,27 @@ class Catalog:
     def overview_row(self, label: str) -> list[Cell]:
         rows = self._cells(self._FACTS + "AND t.name = :table AND f.column = '金额' ORDER BY f.line", {"table": OVERVIEW_TABLE})
         return [c for c in rows if norm(_label(c.row)) == norm(label)]
+
+    def overview_rows(self, side: str) -> list[tuple[str, Cell]]:
+        """(label, cell) of each item row on one side of 部门收支总体情况表."""
+        return [(_label(c.row), c) for c in self._cells(
+            self._FACTS + "AND t.name = :table AND f.side = :side AND f.row_kind = 'item' AND f.column = '金额' ORDER BY f.line",
+            {"table": OVERVIEW_TABLE, "side": side})]
+
+    def econ_items(self) -> list[tuple[str, Cell]]:
+        """('30101 基本工资', cell) per economic item, rows of the same code added, largest first."""
+        out = []
+        for entity in self.entities:
+            if entity.kind != "econ":
+                continue
+            cells = self.econ(entity.code)
+            if not cells:
+                continue
+            first = cells[0]
+            formula = " + ".join(str(c.value) for c in cells) if len(cells) > 1 else None
+            out.append((f"{entity.code} {entity.name}", Cell(sum(c.value for c in cells), first.unit, first.table,
+                                                              entity.name, first.column, first.line, formula)))
+        return sorted(out, key=lambda x: (-x[1].value, x[0]))
 
     def projects(self, unit_code: str | None = None, kind: str | None = None) -> list[tuple[str, Cell, str]]:
         """(name, cell, type) of every project, optionally of one unit or type, largest first."""

@@ -20,9 +20,15 @@ from bot.normalize import normalize
 from bot.render import computed
 from bot.segment import build_tokenizer, segment
 from bot.sessions import MemorySessionStore, SessionStore
-from bot.understand import Parse, understand
+from bot.catalog import Entity
+from bot.understand import Mention, Parse, understand
 
 log = logging.getLogger(__name__)
+# What is left of a follow-up once these go tells whether it names anything new ("那大数据中心呢" does).
+_FOLLOW_UP_WORDS = re.compile(
+    r"[的吗呢啊了是有那么\s?？,，。]|多少|什么|为什么|为啥|其中|占比|比例|编码|代码|增加|增长|几个|加起来|换成|预算|"
+    r"指标|绩效|和去年比|比上年|比去年|最少|最多|第\d+(个|名|项)|占全部门|占基本支出|表里"
+)
 _HANDLERS = {
     "share": Composer.share_answer, "compare": Composer.compare_answer, "rank": Composer.rank_answer,
     "list": Composer.list_answer, "count": Composer.count_answer, "code": Composer.code_answer,
@@ -115,55 +121,78 @@ class Assistant:
         if parse.unit:
             state["unit"] = parse.unit
         if parse.intent == "loaded":
-            return self._loaded(composer), parse
+            return self._loaded(), parse
+        if parse.intent == "code" and not re.search(r"\d{3,}|编码|代码", parse.text) and any(
+            e.kind == "term" for m in parse.mentions for e in (m.entity, *m.alternates)
+        ):
+            parse.intent = "definition"
         if parse.intent in ("change", "why"):
-            found = composer.narrative_answer(why=parse.intent == "why")
-            return (found or composer.not_found("公开文件没有说明这一点。")), parse
+            return composer.sentence_answer() or composer.not_found("公开文件没有说明这一点。"), parse
+        if parse.intent == "describe":
+            return composer.section_answer() or composer.sentence_answer() or composer.figure_answer(), parse
         if parse.intent == "sum" and state.get("list_total") and not parse.mentions:
             unit = state.get("unit") or "万元"
+            composer.cite_list()
             composer.figures.append(computed(Decimal(state["list_total"]), unit, "上一回答所列各项金额之和"))
             return composer.answer(f"以上合计 {state['list_total']} {unit}。"), parse
         handler = _HANDLERS.get(parse.intent or "", Composer.figure_answer)
         answer = handler(composer)
         if answer.status == NOT_FOUND and handler is not Composer.figure_answer and parse.mentions:
             answer = Composer(catalog, parse, state).figure_answer()
-        if answer.status == NOT_FOUND and not parse.mentions:
-            answer = composer.narrative_answer() or answer
         return answer, parse
 
     def _catalog(self, text: str) -> Catalog:
+        """The document a question is about: named by department or year, else the newest."""
         for catalog in self.catalogs:
-            if catalog.department in text or any(str(catalog.year) in text and len(self.catalogs) > 1 for _ in [0]):
+            if catalog.department in text:
+                return catalog
+        for catalog in self.catalogs:
+            if str(catalog.year) in text:
                 return catalog
         return self.catalogs[0]
 
+    def _entity(self, catalog: Catalog, kind: str, name: str) -> Entity | None:
+        return next((e for e in catalog.entities if e.kind == kind and e.name == name), None)
+
     def _follow_up(self, parse: Parse, catalog: Catalog, state: dict) -> None:
-        """Fill what a short follow-up leaves out from the session's previous question."""
+        """Fill in what a short follow-up leaves out, from the session's previous questions."""
         focus = state.get("focus")
         if parse.intent == "convert" and state.get("question"):
             previous = normalize(state["question"], self.lexicon.typos, self.lexicon.english)
             previous.unit = parse.unit
             again = understand(previous, catalog, self.lexicon, parse.tokens)
-            parse.mentions, parse.intent = again.mentions, again.intent
+            parse.mentions, parse.intent = again.mentions, state.get("intent")
             return
-        residue = re.sub(r"[的吗呢啊了是有那么\s?？,，。]|多少|什么|为什么|为啥|其中|占比|比例|编码|代码|增加|增长|几个|加起来|换成|预算|指标|绩效|呢", "", parse.text)
+        residue = _FOLLOW_UP_WORDS.sub("", parse.text)
         elliptical = len(residue) <= 4
-        if not parse.mentions and focus and not parse.out_of_scope and elliptical:
-            entity = next((e for e in catalog.entities if e.kind == focus["kind"] and e.name == focus["name"]), None)
-            if entity is not None:
-                from bot.understand import Mention
-                parse.mentions = [Mention(entity, entity.name, 0, 100)]
-                if focus.get("unit"):
-                    unit = next((e for e in catalog.entities if e.kind == "unit" and e.code == focus["unit"]), None)
-                    if unit is not None and unit is not entity:
-                        parse.mentions.insert(0, Mention(unit, unit.name, 0, 100))
-        if parse.intent is None and state.get("intent") in ("share", "list", "count", "code", "performance") and parse.mentions:
+        nth = re.search(r"第(\d+)(?:个|名|项)", parse.text)
+        if nth and not parse.mentions and state.get("list"):
+            index = int(nth.group(1)) - 1
+            if 0 <= index < len(state["list"]):
+                name = re.sub(r"^\d+ ", "", state["list"][index])
+                entity = next((e for e in catalog.entities if e.name == name and e.kind != "term"), None)
+                if entity is not None:
+                    parse.mentions, parse.intent = [Mention(entity, entity.name, 0, 100)], None
+        focused = self._entity(catalog, focus["kind"], focus["name"]) if focus else None
+        if focused is not None and not parse.out_of_scope:
+            pointing_at_table = re.search(r"表里|表中|那张表|这张表", parse.text)
+            share_of = parse.intent == "share" and parse.text.startswith("占") and len(parse.mentions) == 1
+            if (not parse.mentions and elliptical) or pointing_at_table:
+                parse.mentions = [Mention(focused, focused.name, 0, 100)]
+            elif share_of and parse.mentions[0].entity is not focused:
+                parse.mentions.insert(0, Mention(focused, focused.name, 0, 100))
+        focus_unit = (focus.get("unit") or (focus["code"] if focus["kind"] == "unit" else None)) if focus else None
+        if focus_unit and not parse.of("unit") and parse.mentions and parse.text.startswith("其中"):
+            unit = next((e for e in catalog.entities if e.kind == "unit" and e.code == focus_unit), None)
+            if unit is not None:
+                parse.mentions.insert(0, Mention(unit, unit.name, 0, 100))
+        if parse.intent is None and elliptical and state.get("intent") in ("share", "list", "count", "performance", "change"):
             parse.intent = state["intent"]
         if not parse.out_of_scope:
             state["intent"] = parse.intent
             state["question"] = parse.text
 
-    def _loaded(self, composer: Composer) -> Answer:
+    def _loaded(self) -> Answer:
         lines = []
         for doc in self.overview():
             tables = "、".join(t["name"] for t in doc["tables"])

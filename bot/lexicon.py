@@ -25,7 +25,7 @@ class Lexicon:
     english: dict[str, str]
     measures: dict[str, Measure]
     intents: tuple[tuple[str, re.Pattern], ...]
-    out_of_scope: re.Pattern
+    out_of_scope: tuple[tuple[re.Pattern, str], ...]  # pattern, why it is out of scope
 
 
 def _read(path: Path) -> dict:
@@ -51,5 +51,5 @@ def load_lexicon(knowledge_dir: Path) -> Lexicon:
         english=dict(words.get("english", {})),
         measures=table,
         intents=tuple((i["name"], re.compile(i["pattern"])) for i in intents["intent"]),
-        out_of_scope=re.compile(intents["out_of_scope"]["pattern"], re.IGNORECASE),
+        out_of_scope=tuple((re.compile(o["pattern"], re.IGNORECASE), o["message"]) for o in intents["out_of_scope"]),
     )

@@ -31,7 +31,8 @@ def with_commas(text: str) -> str:
 
 def figure(cell: Cell, unit: str | None = None) -> Figure:
     target = unit or cell.unit
-    return Figure(show(convert(cell.value, cell.unit, target)), target, cell.table, cell.row, cell.column, None, cell.line)
+    formula = f"{cell.formula}（{cell.unit}）" if cell.formula else None
+    return Figure(show(convert(cell.value, cell.unit, target)), target, cell.table, cell.row, cell.column, formula, cell.line)
 
 
 def computed(value: Decimal, unit: str, formula: str) -> Figure:

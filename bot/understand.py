@@ -12,8 +12,10 @@ from bot.lexicon import Lexicon
 from bot.normalize import Normalized
 
 FUZZY_CUTOFF = 80  # rapidfuzz score (0-100) below which a token links to nothing
+BIGRAM_CUTOFF = 0.65  # share of character pairs a name and the question have in common
+_QUESTION = re.compile(r"多少钱|是多少|多少|有多少|是什么|什么|请问|一下|预算|的|吗|呢|啊|了|是|有|那个|这个|[?？。，,!！\s]")
 _PLACE = re.compile(r"([\u4e00-\u9fa5]{2,4}?(?:市|省|县|区))")
-_NUMBER = re.compile(r"(?<![\d.])(\d{3,22})(?![\d.])")
+_ORGANISATION = re.compile(r"[\u4e00-\u9fa5]{2,4}?[市省县区][\u4e00-\u9fa5]{1,12}?(?:局|委员会|委|厅|办公室|政府|中心)")
 
 
 @dataclass
@@ -22,6 +24,7 @@ class Mention:
     text: str
     start: int
     score: float  # 100 for an exact alias, the rapidfuzz score otherwise
+    alternates: list[Entity] = field(default_factory=list)  # other things the same words name
 
 
 @dataclass
@@ -55,23 +58,46 @@ def link(text: str, catalog: Catalog, tokens: list[str]) -> list[Mention]:
     taken: list[tuple[int, int]] = []
     mentions: list[Mention] = []
     for start, end, entity, alias in candidates:
+        if (start, end) in taken:
+            primary = next(m for m in mentions if m.start == start and len(m.text) == end - start)
+            primary.alternates.append(entity)  # the same words name another thing too
+            continue
         if any(start < e and s < end for s, e in taken):
-            if any(s == start and e == end for s, e in taken) and mentions and mentions[-1].start == start:
-                mentions.append(Mention(entity, alias, start, 100))  # same words, another entity: ambiguous
             continue
         taken.append((start, end))
         mentions.append(Mention(entity, alias, start, 100))
     if not mentions:
-        aliases = {alias: entity for entity in catalog.entities for alias in entity.aliases if len(alias) >= 4 and not alias.isdigit()}
-        for token in tokens:
-            if len(token) < 3 or token.isdigit():
-                continue
-            best = process.extractOne(norm(token), list(aliases), scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
-            if best is not None:
-                mentions.append(Mention(aliases[best[0]], token, key.find(norm(token)), best[1]))
-                break
+        mentions = _fuzzy(key, catalog, tokens)
     mentions.sort(key=lambda m: m.start)
     return mentions
+
+
+def _bigrams(text: str) -> set[str]:
+    return {text[i:i + 2] for i in range(len(text) - 1)}
+
+
+def _fuzzy(key: str, catalog: Catalog, tokens: list[str]) -> list[Mention]:
+    """No exact name: a typo'd token (rapidfuzz ratio), else the name holding most of the question's words."""
+    aliases = {alias: entity for entity in catalog.entities for alias in entity.aliases if len(alias) >= 4 and not alias.isdigit()}
+    for token in tokens:
+        if len(token) < 3 or token.isdigit():
+            continue
+        best = process.extractOne(norm(token), list(aliases), scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
+        if best is not None:
+            return [Mention(aliases[best[0]], token, max(key.find(norm(token)), 0), best[1])]
+    residue = _QUESTION.sub("", key)
+    grams = _bigrams(residue)
+    if len(grams) < 3:
+        return []
+    def coverage(alias: str) -> float:
+        shared = len(grams & _bigrams(alias))
+        return max(shared / len(grams), shared / max(len(_bigrams(alias)), 1) if len(alias) >= 6 else 0)
+
+    scored = sorted(((coverage(alias), alias) for alias in aliases), reverse=True)
+    (best_score, best), runner_up = scored[0], scored[1][0] if len(scored) > 1 else 0
+    if best_score >= BIGRAM_CUTOFF and (best_score - runner_up >= 0.1 or aliases[best] is aliases[scored[1][1]]):
+        return [Mention(aliases[best], residue, 0, round(best_score * 100, 1))]
+    return []
 
 
 def _kind_rank(kind: str) -> int:
@@ -94,12 +120,18 @@ def understand(normalized: Normalized, catalog: Catalog, lexicon: Lexicon, token
     rest = text
     for m in parse.mentions:
         rest = rest.replace(m.text, " ")
-    if lexicon.out_of_scope.search(text):
-        parse.out_of_scope = "本公开文件只有预算数，没有决算、执行进度、人员或与预算无关的信息。"
+    for pattern, message in lexicon.out_of_scope:
+        if pattern.search(text):
+            parse.out_of_scope = message
+            break
     other_years = [y for y in parse.years if y != catalog.year and not (parse.intent in ("change", "why") and y < catalog.year)]
     if other_years:
         parse.out_of_scope = f"这里只有 {catalog.year} 年的预算，没有 {other_years[0]} 年的数据。"
     places = [p for p in _PLACE.findall(rest) if p not in catalog.department and p not in covered]
-    if places:
-        parse.out_of_scope = f"这里只有{catalog.department}的预算，没有{places[0]}相关部门的数据。"
+    known = [norm(catalog.department)] + [norm(u["name"]) for u in catalog.units] + [
+        norm(t["department"]) for t in catalog.tables.values() if t["department"]]
+    bodies = [o for o in _ORGANISATION.findall(text) if not any(norm(o) in k or k in norm(o) for k in known)]
+    if places or bodies:
+        other = bodies[0] if bodies else places[0]
+        parse.out_of_scope = f"这里只有{catalog.department}的预算，没有“{other}”的数据。"
     return parse

@@ -160,6 +160,10 @@ def grid_facts(path: Path, table: Table, template: Template, unit: str, units: d
             project_column = next((j for j, _ in texts if table.columns[j].endswith("项目名称")), None)
             unit_column = next((j for j, _ in texts if table.columns[j].endswith("项目单位")), None)
             project = cells[project_column].strip() if project_column is not None else None
+            if project and project.isdigit():
+                project = None
+            if project and not template.is_total(project):
+                row_label = project
             if len(resolved.get("unit", "")) >= PROJECT_CODE_DIGITS:
                 resolved.pop("unit")  # a project code (项目编码), not a unit
                 project = row_label
