@@ -140,8 +140,8 @@ class Composer(TextAnswers):
         if len({e.code for e in coded if e.kind == "func"}) > 1:
             return self.clarify([e for e in coded if e.kind == "func"], mention.entity.name)
         entity = mention.entity
-        if entity.kind == "term":
-            return (self.sentence_answer() if mention.score < 100 else None) or self.definition_answer()
+        if entity.kind == "term":  # a glossary word asked as a figure: the narrative's number first
+            return self.sentence_answer() or self.definition_answer()
         cells = self.cells_of(entity, unit)
         if not cells:
             if unit:
@@ -291,6 +291,8 @@ class Composer(TextAnswers):
     def list_answer(self) -> Answer:
         text = self.p.text
         measures = self.p.of("measure")
+        if "单位" in text and "项目" not in text:
+            return self.units_answer()
         if measures and self.c.lexicon.measures[measures[-1].name].parts and "项目" not in text:
             measure = measures[-1]
             lines = []
@@ -299,8 +301,6 @@ class Composer(TextAnswers):
                 if cells:
                     lines.append(f"· {name}：{self.fig(cells[0]).value} {self.unit or cells[0].unit}")
             return self.answer(f"{measure.name}包括：\n" + "\n".join(lines))
-        if "单位" in text and "项目" not in text:
-            return self.units_answer()
         found = self.collection()
         if found is None:
             return (self.section_answer() or self.sentence_answer()

@@ -19,7 +19,7 @@ _QUESTION_WORDS = re.compile(
     r"为什么|为何|为啥|原因|比上年|比去年|和去年比|跟去年比|与上年相比|变化|有哪些|哪些|包括|几条|几个|几辆|几台|多少个|"
     r"主要用于|用于|[?？。，,!！\s]"
 )
-_TRAILING = re.compile(r"(要求|目标|指标值|指标|是多少|多少|占|比例|比重|百分比|百分之几)+$")
+_TRAILING = re.compile(r"(要求|目标|指标值|指标|是多少|多少|占|比例|比重|百分比|百分之几|增加|增长|减少|下降|变化|多了|少了)+$")
 _CHANGE = re.compile(r"增加|增长|减少|下降|持平|相比|比上年|增减")
 SENTENCE_CUTOFF = 70
 SECTION_CUTOFF = 90
@@ -38,6 +38,8 @@ class TextAnswers:
         """(line, heading, sentence, paragraph) for every sentence of the narrative, NFKC-normalised."""
         out = []
         for section in self.c.sections():
+            if "名词解释" in section["part"]:
+                continue  # definitions are answered from the glossary
             paragraph = unicodedata.normalize("NFKC", section["text"])
             for sentence in re.split(r"(?<=[。；;])", paragraph):
                 if sentence.strip():
@@ -56,8 +58,8 @@ class TextAnswers:
         """The narrative sentence that best states what is asked, with its numbers as figures."""
         change = self.p.intent in ("change", "why")
         why = why or self.p.intent == "why"
-        focus = self._focus_terms() or ([norm("收入总计"), norm("支出总计")] if change else [])
         key = self.key()
+        focus = self._focus_terms() or ([norm("收入总计"), norm("支出总计")] if change and len(key) < 2 else [])
         counted = re.search(r"(?:几|多少)(辆|台|个|项|家|人|次|条)", self.p.text)
         if not focus and len(key) < (1 if counted else 2):
             return None
@@ -65,7 +67,11 @@ class TextAnswers:
         for line, heading, sentence, paragraph in self._sentences():
             context = norm(heading + paragraph)
             f_score = max((fuzz.partial_ratio(t, context) for t in focus), default=0)
-            k_score = fuzz.partial_ratio(key, norm(heading + sentence)) if key else 0
+            parts = [k for k in re.split(r"和|与|及|、", key) if k] or [key]
+            k_sentence = sum(fuzz.partial_ratio(k, norm(heading + sentence)) for k in parts) / len(parts) if key else 0
+            k_paragraph = sum(fuzz.partial_ratio(k, context) for k in parts) / len(parts) if len(parts) > 1 else 0
+            whole = k_paragraph - 5 > k_sentence  # the parts asked for stand in different sentences
+            k_score = max(k_sentence, k_paragraph - 5)
             score = (f_score + k_score) / 2 if focus and key else max(f_score, k_score)
             if counted:
                 score += 20 if re.search(rf"\d+\s*{counted.group(1)}", sentence) else -20
@@ -76,7 +82,7 @@ class TextAnswers:
             if re.search(r"多少|几", self.p.text) and re.search(r"\d", sentence):
                 score += 5
             if score > best_score:
-                best, best_score = (line, heading, sentence, paragraph), score
+                best, best_score = (line, heading, paragraph if whole else sentence, paragraph), score
         if best is None or best_score < SENTENCE_CUTOFF:
             return None
         line, heading, sentence, paragraph = best
@@ -87,7 +93,8 @@ class TextAnswers:
             sentence = reason.strip()
         self._narrative_figures(line, sentence)
         self.citations.append(Citation(self.c.source, f"情况说明：{heading}", None, line))
-        self.state["topic"] = self.key() or self.state.get("topic")
+        said = [m.text for m in self.p.mentions]
+        self.state["topic"] = (said[0] if said else self.key()) or self.state.get("topic")
         return self.answer(f"据公开文件“{heading}”：{sentence}")
 
     def _narrative_figures(self, line: int, sentence: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 
 from rapidfuzz import fuzz, process
 
@@ -96,7 +97,9 @@ def _fuzzy(key: str, catalog: Catalog, tokens: list[str]) -> list[Mention]:
     scored = sorted(((coverage(alias), alias) for alias in aliases), reverse=True)
     (best_score, best), runner_up = scored[0], scored[1][0] if len(scored) > 1 else 0
     if best_score >= BIGRAM_CUTOFF and (best_score - runner_up >= 0.1 or aliases[best] is aliases[scored[1][1]]):
-        return [Mention(aliases[best], residue, 0, round(best_score * 100, 1))]
+        match = SequenceMatcher(None, residue, best).find_longest_match(0, len(residue), 0, len(best))
+        said = residue[match.a:match.a + match.size]
+        return [Mention(aliases[best], said, max(key.find(said), 0), round(best_score * 100, 1))]
     return []
 
 
