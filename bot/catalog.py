@@ -10,6 +10,7 @@ import re
 import sqlite3
 import unicodedata
 from dataclasses import dataclass, field
+from functools import cached_property
 from decimal import Decimal
 
 from bot.lexicon import Lexicon, Measure
@@ -58,6 +59,10 @@ class Catalog:
         self.units = conn.execute("SELECT * FROM units WHERE document_id = ? ORDER BY code", (doc_id,)).fetchall()
         self.entities: list[Entity] = []
         self._build()
+        # lookup tables for linking, built once: (alias, entity) pairs, and character pairs per alias
+        self.aliases = [(a, e) for e in self.entities for a in e.aliases if len(a) >= 2 and not (a.isdigit() and len(a) < 3)]
+        self.fuzzy_aliases = {a: e for a, e in self.aliases if len(a) >= 4 and not a.isdigit()}
+        self.alias_bigrams = {a: {a[i:i + 2] for i in range(len(a) - 1)} for a in self.fuzzy_aliases}
 
     # ----- the index of names -------------------------------------------------
     def _add(self, kind: str, name: str, code: str | None = None, aliases: tuple[str, ...] = ()) -> Entity:
@@ -213,9 +218,25 @@ class Catalog:
     def glossary(self, term: str) -> sqlite3.Row | None:
         return self.conn.execute("SELECT * FROM glossary WHERE document_id = ? AND term = ?", (self.doc_id, term)).fetchone()
 
+    @cached_property
     def narrative(self) -> list[sqlite3.Row]:
         return self.conn.execute("SELECT * FROM narrative_facts WHERE document_id = ? ORDER BY rowid", (self.doc_id,)).fetchall()
 
+    @cached_property
+    def sentences(self) -> list[tuple[int, str, str, str, str]]:
+        """(line, heading, sentence, paragraph, matching key of heading+paragraph) of the narrative, NFKC."""
+        out = []
+        for section in self.sections:
+            if "名词解释" in section["part"]:
+                continue  # definitions are answered from the glossary
+            paragraph = unicodedata.normalize("NFKC", section["text"])
+            heading = section["heading"] or section["part"]
+            for sentence in re.split(r"(?<=[。；;])", paragraph):
+                if sentence.strip():
+                    out.append((section["line"], heading, sentence.strip(), paragraph, norm(heading + paragraph)))
+        return out
+
+    @cached_property
     def sections(self) -> list[sqlite3.Row]:
         return self.conn.execute("SELECT * FROM sections WHERE document_id = ? ORDER BY line", (self.doc_id,)).fetchall()
 

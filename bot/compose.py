@@ -211,7 +211,7 @@ class Composer(TextAnswers):
         key = self.key()
         if len(key) < 3:
             return None
-        facts = [f for f in self.c.narrative() if f["unit"] in ("万元", "元", "亿元")]
+        facts = [f for f in self.c.narrative if f["unit"] in ("万元", "元", "亿元")]
         scored = sorted(((fuzz.partial_ratio(key, norm(f["label"])), -f["line"], f) for f in facts), key=lambda x: (-x[0], -x[1]))
         if not scored or scored[0][0] < 90:
             return None

@@ -34,18 +34,6 @@ class TextAnswers:
         text = re.sub(r"(?:19|20)\d{2}年?", "", text)
         return _TRAILING.sub("", _QUESTION_WORDS.sub("", text))
 
-    def _sentences(self) -> list[tuple[int, str, str, str]]:
-        """(line, heading, sentence, paragraph) for every sentence of the narrative, NFKC-normalised."""
-        out = []
-        for section in self.c.sections():
-            if "名词解释" in section["part"]:
-                continue  # definitions are answered from the glossary
-            paragraph = unicodedata.normalize("NFKC", section["text"])
-            for sentence in re.split(r"(?<=[。；;])", paragraph):
-                if sentence.strip():
-                    out.append((section["line"], section["heading"] or section["part"], sentence.strip(), paragraph))
-        return out
-
     def _focus_terms(self) -> list[str]:
         terms = [t for m in self.p.mentions for t in (m.text, m.entity.name)]
         if not terms and self.state.get("topic"):
@@ -64,8 +52,7 @@ class TextAnswers:
         if not focus and len(key) < (1 if counted else 2):
             return None
         best, best_score = None, 0.0
-        for line, heading, sentence, paragraph in self._sentences():
-            context = norm(heading + paragraph)
+        for line, heading, sentence, paragraph, context in self.c.sentences:
             f_score = max((fuzz.partial_ratio(t, context) for t in focus), default=0)
             parts = [k for k in re.split(r"和|与|及|、", key) if k] or [key]
             k_sentence = sum(fuzz.partial_ratio(k, norm(heading + sentence)) for k in parts) / len(parts) if key else 0
@@ -98,7 +85,7 @@ class TextAnswers:
         return self.answer(f"据公开文件“{heading}”：{sentence}")
 
     def _narrative_figures(self, line: int, sentence: str) -> None:
-        for fact in self.c.narrative():
+        for fact in self.c.narrative:
             if fact["line"] == line and fact["clause"] in sentence:
                 value = fact["value"]
                 self.figures.append(Figure(value, fact["unit"], f"情况说明：{fact['heading']}", fact["label"], None, None, line))
@@ -108,7 +95,7 @@ class TextAnswers:
         key = self.key()
         if len(key) < 2:
             return None
-        sections = self.c.sections()
+        sections = self.c.sections
         headings = {s["heading"] for s in sections if s["heading"]}
         scored = sorted(((fuzz.partial_ratio(key, norm(h)), h) for h in headings), key=lambda x: (-x[0], x[1]))
         if not scored or scored[0][0] < SECTION_CUTOFF:
@@ -121,7 +108,7 @@ class TextAnswers:
         self.citations.append(Citation(self.c.source, source, heading, paragraphs[0]["line"]))
         text = "\n".join(unicodedata.normalize("NFKC", p["text"]) for p in paragraphs)
         for p in paragraphs:
-            for fact in self.c.narrative():
+            for fact in self.c.narrative:
                 if fact["line"] == p["line"]:
                     self.figures.append(Figure(fact["value"], fact["unit"], source, fact["label"], None, None, p["line"]))
         n = self.count(len(items), "条", None, f"“{heading}”下的条目")

@@ -47,14 +47,14 @@ def link(text: str, catalog: Catalog, tokens: list[str]) -> list[Mention]:
     """Exact alias matches, longest first and non-overlapping; then fuzzy for leftover tokens."""
     key = norm(text)
     candidates: list[tuple[int, int, Entity, str]] = []
-    for entity in catalog.entities:
-        for alias in entity.aliases:
-            if len(alias) < 2 or (alias.isdigit() and len(alias) < 3):
-                continue
-            for match in re.finditer(re.escape(alias), key):
-                if alias.isdigit() and (key[match.end():match.end() + 1].isdigit() or key[max(0, match.start() - 1):match.start()].isdigit()):
-                    continue
-                candidates.append((match.start(), match.end(), entity, alias))
+    for alias, entity in catalog.aliases:
+        start = key.find(alias)
+        while start >= 0:
+            end = start + len(alias)
+            inside_number = alias.isdigit() and (key[end:end + 1].isdigit() or key[max(0, start - 1):start].isdigit())
+            if not inside_number:
+                candidates.append((start, end, entity, alias))
+            start = key.find(alias, start + 1)
     candidates.sort(key=lambda c: (-(c[1] - c[0]), c[0], _kind_rank(c[2].kind)))
     taken: list[tuple[int, int]] = []
     mentions: list[Mention] = []
@@ -79,11 +79,11 @@ def _bigrams(text: str) -> set[str]:
 
 def _fuzzy(key: str, catalog: Catalog, tokens: list[str]) -> list[Mention]:
     """No exact name: a typo'd token (rapidfuzz ratio), else the name holding most of the question's words."""
-    aliases = {alias: entity for entity in catalog.entities for alias in entity.aliases if len(alias) >= 4 and not alias.isdigit()}
+    aliases = catalog.fuzzy_aliases
     for token in tokens:
         if len(token) < 3 or token.isdigit():
             continue
-        best = process.extractOne(norm(token), list(aliases), scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
+        best = process.extractOne(norm(token), aliases.keys(), scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
         if best is not None:
             return [Mention(aliases[best[0]], token, max(key.find(norm(token)), 0), best[1])]
     residue = _QUESTION.sub("", key)
@@ -91,8 +91,9 @@ def _fuzzy(key: str, catalog: Catalog, tokens: list[str]) -> list[Mention]:
     if len(grams) < 3:
         return []
     def coverage(alias: str) -> float:
-        shared = len(grams & _bigrams(alias))
-        return max(shared / len(grams), shared / max(len(_bigrams(alias)), 1) if len(alias) >= 6 else 0)
+        alias_grams = catalog.alias_bigrams[alias]
+        shared = len(grams & alias_grams)
+        return max(shared / len(grams), shared / max(len(alias_grams), 1) if len(alias) >= 6 else 0)
 
     scored = sorted(((coverage(alias), alias) for alias in aliases), reverse=True)
     (best_score, best), runner_up = scored[0], scored[1][0] if len(scored) > 1 else 0
