@@ -93,27 +93,38 @@ def cmd_ask(args, settings: Settings) -> int:
 
 def cmd_chat(args, settings: Settings) -> int:
     """Interactive questions with line editing and history; /source shows the last citation."""
-    from prompt_toolkit import PromptSession
-    from prompt_toolkit.history import FileHistory
-
     from bot.core import Assistant
 
     assistant = Assistant.open(settings)
+    print("预算问答（/source 查看上一条回答的出处，/quit 退出）", flush=True)
+    for question in _chat_lines(settings):
+        command = question.strip()
+        if command in ("/quit", "/exit"):
+            break
+        if command == "/source":
+            last = assistant.last_answer("chat")
+            print("\n".join(f"{c.document} · {c.table} · {c.row or ''} · 第{c.line}行" for c in last.citations)
+                  if last and last.citations else "还没有可以引用的回答。", flush=True)
+        elif command:
+            print(assistant.answer(question, "chat").text, flush=True)
+    return 0
+
+
+def _chat_lines(settings: Settings):
+    """Lines typed at a terminal (prompt_toolkit: editing, history), or piped in."""
+    if not sys.stdin.isatty():
+        yield from (line.rstrip("\n") for line in sys.stdin)
+        return
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.history import FileHistory
+
     settings.cache_dir.mkdir(parents=True, exist_ok=True)
-    prompt = PromptSession(history=FileHistory(str(settings.cache_dir / "chat-history")))
-    print("预算问答（输入 /source 查看出处，/quit 退出）")
+    session = PromptSession(history=FileHistory(str(settings.cache_dir / "chat-history")))
     while True:
         try:
-            question = prompt.prompt("问> ")
+            yield session.prompt("问> ")
         except (EOFError, KeyboardInterrupt):
-            return 0
-        if question.strip() in ("/quit", "/exit"):
-            return 0
-        if question.strip() == "/source":
-            last = assistant.last_answer("chat")
-            print("\n".join(f"{c.document} · {c.table} · {c.row or ''} · 第{c.line}行" for c in last.citations) if last else "还没有回答过问题。")
-            continue
-        print(assistant.answer(question, "chat").text)
+            return
 
 
 def cmd_eval(args, settings: Settings) -> int:

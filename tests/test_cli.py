@@ -38,6 +38,17 @@ def test_ask_json_and_jsonl(settings, assistant):
     assert len(answers) == 3 and "1359.80" in answers[1]["text"] and "4.30" in answers[2]["text"]
 
 
+def test_chat_answers_and_shows_the_source(settings, assistant):
+    out = run(settings, "chat", stdin="三公经费多少\n/source\n/quit\n").stdout
+    assert "4.30" in out and "一般公共预算“三公”经费支出情况表 ·" in out and "第465行" in out
+
+
+def test_explain_shows_how_an_answer_was_reached(settings, assistant):
+    explained = json.loads(run(settings, "ask", "--explain", "大数据中心的三公经费").stdout)
+    assert explained["tokens"] and explained["intent"] is None
+    assert {e["name"] for e in explained["entities"]} >= {"南阳市政务大数据中心", "“三公”经费"}
+
+
 def test_every_command_has_help_and_is_in_the_readme():
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
     for name, func in COMMANDS.items():
