@@ -40,7 +40,7 @@ class Cell:
     formula: str | None = None  # set when the value adds several rows
 
 
-@dataclass
+@dataclass(eq=False)  # identity: two entities may share a name (152 and 152101)
 class Entity:
     kind: str  # measure | unit | project | func | econ | row | term | indicator_project
     name: str
@@ -110,6 +110,12 @@ class Catalog:
                     self._add("row", row["label"], aliases=(row["label"] + "支出",) + syn.get(row["label"], ()))
         for row in self.conn.execute("SELECT term FROM glossary WHERE document_id = ?", (self.doc_id,)):
             self._add("term", row["term"])
+        present = {e.code[:3] for e in self.entities if e.kind in ("func", "econ") and e.code}
+        for scheme, classes in self.lexicon.classes.items():
+            for code, name in classes.items():
+                if code in present:
+                    short = re.sub(r"支出$", "", name)
+                    self._add("class", name, code, (short, f"{short}类") if short != name else ())
 
     # ----- figures --------------------------------------------------------------
     def _cells(self, sql: str, params: dict) -> list[Cell]:
@@ -146,6 +152,18 @@ class Catalog:
             self._FACTS + "AND t.name = :table AND f.column = :column AND f.unit_code = :unit AND f.row_kind = :kind ORDER BY f.line",
             {"table": spec["table"], "column": spec["column"], "unit": unit_code, "kind": kind},
         )
+
+    def row_column(self, entity: Entity, table: str, columns: str) -> list[Cell]:
+        """The cells of a subject's or item's rows in one table, in the given column(s) ("a + b")."""
+        field = {"func": "func_code", "econ": "econ_code"}.get(entity.kind)
+        if field is None:
+            return []
+        cells = []
+        for column in columns.split(" + "):
+            cells += self._cells(
+                self._FACTS + f"AND t.name = :table AND f.column = :column AND f.{field} = :code AND f.row_kind = 'item' ORDER BY f.line",
+                {"table": table, "column": column, "code": entity.code})
+        return cells
 
     def func(self, code: str) -> list[Cell]:
         return self._cells(self._FACTS + "AND t.name = :table AND f.column = '合计' AND f.func_code = :code AND f.row_kind = 'item' ORDER BY f.line",
@@ -196,6 +214,12 @@ class Catalog:
             if cells:
                 out.append((r["name"], cells[0], r["type"]))
         return out
+
+    def find(self, kind: str, name: str, code: str | None = None) -> Entity | None:
+        return next((e for e in self.entities if e.kind == kind and e.name == name and (code is None or e.code == code)), None)
+
+    def project_row(self, name: str) -> sqlite3.Row | None:
+        return self.conn.execute("SELECT * FROM projects WHERE document_id = ? AND name = ?", (self.doc_id, name)).fetchone()
 
     def subjects(self) -> list[tuple[str, str, Cell]]:
         """(code, name, cell) of every function subject row, largest first."""

@@ -7,7 +7,7 @@ Every number put in a text is first added to `figures`, either read from a store
 from __future__ import annotations
 
 import re
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from bot.answer import ANSWERED, CLARIFY, NOT_FOUND, Answer, Citation, Figure
 from rapidfuzz import fuzz
@@ -123,6 +123,8 @@ class Composer(TextAnswers):
 
     def remember(self, entity: Entity, unit: Entity | None = None) -> None:
         self.state["focus"] = {"kind": entity.kind, "name": entity.name, "code": entity.code, "unit": unit.code if unit else None}
+        key = [entity.kind, entity.name, entity.code]
+        self.state["recent"] = ([k for k in self.state.get("recent", []) if k != key] + [key])[-2:]
 
     # ----- one figure ---------------------------------------------------------------
     def figure_answer(self) -> Answer:
@@ -131,9 +133,14 @@ class Composer(TextAnswers):
         if not targets:
             targets = [m for m in self.p.mentions if m.entity.kind == "unit"]
             unit = None
+        if not targets and self.key() in ("预算", "总预算", "部门预算", "全年预算", "预算总数"):
+            return self.figure_answer_of(self.measure_entity("收支总计"))
         if not targets:
             return (self.partial_name_clarify() or self.section_answer() or self.sentence_answer()
                     or self.not_found("没有在这份预算中找到你问的项目或科目。"))
+        crossed = self.crossed_answer()
+        if crossed is not None:
+            return crossed
         by_code = [m for m in targets if m.text.isdigit() and m.entity.kind in ("func", "econ")]
         mention = (by_code or targets)[-1]  # a code is exact; else the head noun, said last: 一般公共预算基本支出
         coded = [] if by_code else [e for e in (mention.entity, *mention.alternates) if e.kind in ("func", "econ") and e.code]
@@ -162,6 +169,41 @@ class Composer(TextAnswers):
         text = f"{scope}“{entity.name}”在{cells[0].table}中有 {self.count(len(cells), '行', cells[0].table, '匹配行')} 行，合计 {show(total)} {target}：\n" + "\n".join(lines)
         return self.answer(text, self._suggest(entity))
 
+    def figure_answer_of(self, entity: Entity) -> Answer:
+        from bot.understand import Mention
+
+        self.p.mentions = [Mention(entity, entity.name, 0, 100)]
+        return self.figure_answer()
+
+    def crossed_answer(self) -> Answer | None:
+        """A subject or item row read in a measure's column: 行政运行的公用经费, 基本支出里的办公费."""
+        rows = [m for m in self.p.mentions if m.entity.kind in ("func", "econ")]
+        measures = [m.entity for m in self.p.mentions if m.entity.kind == "measure" and self.c.lexicon.measures[m.entity.name].columns]
+        if not rows or not measures:
+            return None
+        mention, measure = rows[0], self.c.lexicon.measures[measures[0].name]
+        funcs = [e for e in (mention.entity, *mention.alternates) if e.kind == "func" and e.code]
+        if len({e.code for e in funcs}) > 1 and not mention.text.isdigit():
+            return self.clarify(funcs, mention.entity.name)
+        entity = mention.entity
+        for table, columns in measure.columns.items():
+            cells = self.c.row_column(entity, table, columns)
+            if cells:
+                break
+        else:
+            return None
+        self.remember(entity)
+        target = self.unit or cells[0].unit
+        shown = [self.fig(c).value for c in cells]
+        total = sum(convert(c.value, c.unit, target) for c in cells)
+        if len(cells) > 1:
+            self.figures.append(computed(total, target, " + ".join(shown)))
+            detail = "（" + " + ".join(f"{c.column.rsplit('/', 1)[-1]}第{c.line}行 {v}" for c, v in zip(cells, shown)) + "）"
+        else:
+            detail = ""
+        code = f"{entity.code} " if entity.code else ""
+        return self.answer(f"{self.c.year}年{code}{entity.name}的{measure.name} {show(total)} {target}{detail}。")
+
     def _parts_text(self, entity: Entity, unit: Entity | None) -> str:
         if entity.kind != "measure" or unit or entity.name == "收支总计":
             return ""
@@ -179,10 +221,23 @@ class Composer(TextAnswers):
             return [f"{entity.name}的绩效指标", "哪个项目钱最多", "有几个项目"]
         return [f"{entity.name}占比多少", "比2023年增加多少", "有哪些项目"]
 
+    def attribute_answer(self) -> Answer:
+        """What kind of project it is and whose (它是哪类项目，哪个单位的)."""
+        projects = self.p.of("project")
+        if not projects:
+            return self.figure_answer()
+        entity = projects[0]
+        row = self.c.project_row(entity.name)
+        cells = self.c.project(entity.name)
+        f = self.fig(cells[0]) if cells else None
+        self.remember(entity)
+        amount = f"，预算 {amount_text(f)}" if f else ""
+        return self.answer(f"“{entity.name}”是{row['type'] or '未标明类型的'}项目，属于{row['unit_name'] or '未标明的单位'}{amount}。")
+
     # ----- computations ---------------------------------------------------------------
     def share_answer(self) -> Answer:
         unit = self.scope_unit()
-        measures = [e for e in (m.entity for m in self.p.mentions) if e.kind != "unit"]
+        measures = list(dict.fromkeys(e for e in (m.entity for m in self.p.mentions) if e.kind != "unit"))
         if unit and not measures:
             part, whole = self.value_of(unit), self.value_of(self.measure_entity("收支总计"))
         elif unit and len(measures) == 1:
@@ -205,6 +260,19 @@ class Composer(TextAnswers):
         self.figures.append(computed(share, "%", f"{part[2]} {part[1]} ÷ {whole[2]} {whole[1]} × 100%"))
         return self.answer(f"{part[2]} {part[1]}，占{whole[2]} {whole[1]}的 {share}%。",
                            ["人员经费占基本支出多少", "项目支出占比", "大数据中心占全部门多少"])
+
+    def ratio_answer(self) -> Answer:
+        """How many times one figure is another (人员经费是公用经费的几倍)."""
+        operands = self._operands()
+        if len(operands) < 2:
+            return self.figure_answer()
+        values = [self.value_of(entity, unit) for entity, unit in operands]
+        if not all(values) or values[1][0] == 0:
+            return self.not_found("公开表格里缺少计算倍数所需的数字。")
+        a, b = values
+        times = (a[0] / b[0]).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        self.figures.append(computed(times, "倍", f"{a[2]} {a[1]} ÷ {b[2]} {b[1]}"))
+        return self.answer(f"{a[2]} {a[1]}，是{b[2]} {b[1]}的 {times} 倍。")
 
     def narrative_amount(self) -> tuple[Decimal, str, str] | None:
         """An amount the question names that only the narrative states (政府采购预算 257.7 万元)."""
@@ -234,6 +302,8 @@ class Composer(TextAnswers):
 
     def compare_answer(self) -> Answer:
         operands = self._operands()
+        if not operands and len(self.state.get("recent", [])) >= 2:  # 两者差多少
+            operands = [(e, None) for e in (self.c.find(*key) for key in self.state["recent"][-2:]) if e is not None]
         if len(operands) < 2:
             return self.figure_answer()
         values = [self.value_of(entity, unit) for entity, unit in operands]
@@ -255,10 +325,18 @@ class Composer(TextAnswers):
         if "三公" in text:
             parts = self.c.lexicon.measures["“三公”经费"].parts
             return "“三公”经费各项", sorted(((n, self.c.measure(self.c.lexicon.measures[n])[0]) for n in parts), key=lambda x: -x[1].value)
-        if re.search(r"类级|哪一类|哪类|哪个类|各类|类支出", text):
+        classes = [e for m in self.p.mentions for e in (m.entity, *m.alternates) if e.kind == "class"]
+        if classes and not self.p.of("project"):
+            group = classes[0]
+            if group.code.startswith("3"):
+                items = [(n, c) for n, c in self.c.econ_items() if n.startswith(group.code)]
+            else:
+                items = [(f"{code} {name}", c) for code, name, c in self.c.subjects() if code.startswith(group.code)]
+            return f"{group.name}（{group.code}）下的科目", items
+        if re.search(r"类级|哪一类|哪类|哪个类|各类|类支出|大类|几类", text):
             rows = self.c.overview_rows("支出")
             return "支出功能分类（类）", sorted((r for r in rows if r[1].value > 0), key=lambda x: -x[1].value)
-        if "科目" in text or "功能分类" in text:
+        if "科目" in text or "功能分类" in text or "经济分类" in text:
             if "经济" in text:
                 return "经济科目", self.c.econ_items()
             return "功能科目", [(f"{code} {name}", c) for code, name, c in self.c.subjects()]
@@ -305,10 +383,7 @@ class Composer(TextAnswers):
         if found is None:
             return (self.section_answer() or self.sentence_answer()
                     or self.not_found("没听明白要列出什么，可以问“有哪些项目”“有哪些科目”。"))
-        what, items = found
-        threshold = re.search(r"(\d+(?:\.\d+)?)\s*万(?:元)?以上", text)
-        if threshold:
-            items = [(n, c) for n, c in items if convert(c.value, c.unit, "万元") >= Decimal(threshold.group(1))]
+        what, items = self.above_threshold(*found)
         self.remember_list(items)
         lines = [f"· {name}：{self.fig(c).value} {self.unit or c.unit}" for name, c in items]
         total = sum(convert(c.value, c.unit, self.unit or c.unit) for _, c in items)
@@ -316,6 +391,18 @@ class Composer(TextAnswers):
         table = items[0][1].table if items else None
         return self.answer(f"{what}共 {self.count(len(items), '个', table, what)} 个（按金额从大到小）：\n" + "\n".join(lines),
                            ["有几个项目", "哪个项目钱最多", "加起来多少"])
+
+    def above_threshold(self, what: str, items: list[tuple[str, Cell]]) -> tuple[str, list[tuple[str, Cell]]]:
+        """Keep the rows over an amount the question names (50万以上, 超过100万元)."""
+        match = re.search(r"(?:超过|大于|高于|多于)?\s*(\d+(?:\.\d+)?)\s*(万|亿|元)(?:元)?(以上|以下|及以上)?", self.p.text)
+        if not match or not (match.group(3) or re.search(r"超过|大于|高于|多于", self.p.text)):
+            return what, items
+        unit = {"万": "万元", "亿": "亿元", "元": "元"}[match.group(2)]
+        limit = Decimal(match.group(1))
+        self.figures.append(Figure(match.group(1), unit, None, None, None, "提问给出的金额界限", None))
+        below = match.group(3) == "以下"
+        kept = [(n, c) for n, c in items if (convert(c.value, c.unit, unit) <= limit if below else convert(c.value, c.unit, unit) >= limit)]
+        return f"{what}中{match.group(1)}{unit}{'以下' if below else '以上'}的", kept
 
     def units_answer(self) -> Answer:
         units = [u for u in self.c.units if not u["is_department"]]
@@ -334,11 +421,13 @@ class Composer(TextAnswers):
         if "单位" in text and "项目" not in text:
             return self.units_answer()
         found = self.collection()
+        if found is None and not self.state.get("list"):
+            return self.enumeration_answer() or self.section_answer() or self.sentence_answer() or self.not_found("公开文件没有这个数量。")
         if found is None and self.state.get("list"):
             self.cite_list()
             n = self.count(len(self.state["list"]), "个", None, "上一回答所列项目")
             return self.answer(f"上面列出的共 {n} 个。")
-        what, items = found or ("项目", [(n, c) for n, c, _ in self.c.projects()])
+        what, items = self.above_threshold(*(found or ("项目", [(n, c) for n, c, _ in self.c.projects()])))
         self.remember_list(items)
         for _, c in items[:1]:
             self.cite(c)

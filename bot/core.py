@@ -11,7 +11,7 @@ from pathlib import Path
 
 from decimal import Decimal
 
-from bot.answer import ANSWERED, NOT_FOUND, Answer, Citation
+from bot.answer import ANSWERED, NOT_FOUND, Answer, Citation, Figure
 from bot.catalog import Catalog
 from bot.compose import DEFAULT_SUGGESTIONS, Composer
 from bot.config import Settings
@@ -33,6 +33,7 @@ _HANDLERS = {
     "share": Composer.share_answer, "compare": Composer.compare_answer, "rank": Composer.rank_answer,
     "list": Composer.list_answer, "count": Composer.count_answer, "code": Composer.code_answer,
     "definition": Composer.definition_answer, "performance": Composer.performance_answer,
+    "ratio": Composer.ratio_answer, "attribute": Composer.attribute_answer, "previous": Composer.previous_answer,
 }
 
 
@@ -88,6 +89,8 @@ class Assistant:
         answer.session_id = session_id
         if answer.status == ANSWERED or answer.options:
             state["answer"] = answer.to_dict()
+        else:
+            state.pop("answer", None)  # /source must not show the citation of an earlier question
         self.sessions.put(session_id, state)
         return answer
 
@@ -121,8 +124,9 @@ class Assistant:
         if parse.unit:
             state["unit"] = parse.unit
         if parse.intent == "loaded":
-            return self._loaded(), parse
-        if parse.intent == "code" and not re.search(r"\d{3,}|编码|代码", parse.text) and any(
+            return self._loaded(parse.text), parse
+        asks_meaning = parse.intent == "code" or (parse.intent is None and re.search(r"是什么$|是啥$|是什么\??$|是啥\??$", parse.text))
+        if asks_meaning and not re.search(r"\d{3,}|编码|代码", parse.text) and any(
             e.kind == "term" for m in parse.mentions for e in (m.entity, *m.alternates)
         ):
             parse.intent = "definition"
@@ -151,9 +155,6 @@ class Assistant:
                 return catalog
         return self.catalogs[0]
 
-    def _entity(self, catalog: Catalog, kind: str, name: str) -> Entity | None:
-        return next((e for e in catalog.entities if e.kind == kind and e.name == name), None)
-
     def _follow_up(self, parse: Parse, catalog: Catalog, state: dict) -> None:
         """Fill in what a short follow-up leaves out, from the session's previous questions."""
         focus = state.get("focus")
@@ -163,8 +164,12 @@ class Assistant:
             again = understand(previous, catalog, self.lexicon, parse.tokens)
             parse.mentions, parse.intent = again.mentions, state.get("intent")
             return
-        residue = _FOLLOW_UP_WORDS.sub("", parse.text)
-        elliptical = len(residue) <= 4
+        residue = _FOLLOW_UP_WORDS.sub("", re.sub(r"(?:19|20)\d{2}\s*年?", "", parse.text))
+        elliptical = len(residue) <= 4 or bool(re.search(r"它|该项目|这个项目|这项|该科目|这个科目", parse.text))
+        if state.get("blocked") and parse.years == [catalog.year] and elliptical and not parse.mentions:
+            retry = normalize(re.sub(r"(?:19|20)\d{2}\s*年?", f"{catalog.year}年", state["blocked"]), self.lexicon.typos, self.lexicon.english)
+            again = understand(retry, catalog, self.lexicon, parse.tokens)  # 那2024年呢: the question asked for another year
+            parse.mentions, parse.intent, parse.text = again.mentions, again.intent, again.text
         nth = re.search(r"第(\d+)(?:个|名|项)", parse.text)
         if nth and not parse.mentions and state.get("list"):
             index = int(nth.group(1)) - 1
@@ -173,7 +178,7 @@ class Assistant:
                 entity = next((e for e in catalog.entities if e.name == name and e.kind != "term"), None)
                 if entity is not None:
                     parse.mentions, parse.intent = [Mention(entity, entity.name, 0, 100)], None
-        focused = self._entity(catalog, focus["kind"], focus["name"]) if focus else None
+        focused = catalog.find(focus["kind"], focus["name"]) if focus else None
         if focused is not None and not parse.out_of_scope:
             pointing_at_table = re.search(r"表里|表中|那张表|这张表", parse.text)
             share_of = parse.intent == "share" and parse.text.startswith("占") and len(parse.mentions) == 1
@@ -191,13 +196,18 @@ class Assistant:
         if not parse.out_of_scope:
             state["intent"] = parse.intent
             state["question"] = parse.text
+            state.pop("blocked", None)
+        else:
+            state["blocked"] = parse.text
 
-    def _loaded(self) -> Answer:
-        lines = []
+    def _loaded(self, text: str) -> Answer:
+        lines, figures = [], []
         for doc in self.overview():
             tables = "、".join(t["name"] for t in doc["tables"])
             units = "、".join(sorted({t["unit"] for t in doc["tables"]}))
-            lines.append(f"· {doc['department']} {doc['year']}年部门{doc['kind']}（{doc['document']}，金额单位：{units}）：{tables}")
-        return Answer(ANSWERED, "已加载的预算公开文件：\n" + "\n".join(lines),
-                      citations=[Citation(d["document"], "文档", d["department"], None) for d in self.overview()],
+            lines.append(f"· {doc['department']} {doc['year']}年部门{doc['kind']}（{doc['document']}，金额单位：{units}）："
+                         f"共 {len(doc['tables'])} 张表：{tables}")
+            figures.append(Figure(str(len(doc["tables"])), "张", None, None, None, f"{doc['document']} 已加载的表数", None))
+        return Answer(ANSWERED, "已加载的预算公开文件：\n" + "\n".join(lines), figures=figures,
+                      citations=[Citation(d["document"], f"{d['department']}{d['year']}年部门{d['kind']}", None, 1) for d in self.overview()],
                       suggestions=DEFAULT_SUGGESTIONS[:3])

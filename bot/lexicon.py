@@ -15,6 +15,7 @@ class Measure:
     by_unit: dict | None
     parent: str | None
     parts: tuple[str, ...]
+    columns: dict[str, str]  # table -> column path ("a + b" adds columns) on subject/item rows
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class Lexicon:
     english: dict[str, str]
     measures: dict[str, Measure]
     intents: tuple[tuple[str, re.Pattern], ...]
+    classes: dict[str, dict[str, str]]  # scheme (func/econ) -> 类 code -> name
     out_of_scope: tuple[tuple[re.Pattern, str], ...]  # pattern, why it is out of scope
 
 
@@ -37,7 +39,7 @@ def load_lexicon(knowledge_dir: Path) -> Lexicon:
     measures = _read(knowledge_dir / "measures.toml")
     intents = _read(knowledge_dir / "intents.toml")
     table = {
-        m["name"]: Measure(m["name"], m["ref"], m.get("by_unit"), m.get("parent"), tuple(m.get("parts", ())))
+        m["name"]: Measure(m["name"], m["ref"], m.get("by_unit"), m.get("parent"), tuple(m.get("parts", ())), dict(m.get("columns", {})))
         for m in measures["measure"]
     }
     for measure in table.values():
@@ -51,5 +53,6 @@ def load_lexicon(knowledge_dir: Path) -> Lexicon:
         english=dict(words.get("english", {})),
         measures=table,
         intents=tuple((i["name"], re.compile(i["pattern"])) for i in intents["intent"]),
+        classes=_read(knowledge_dir / "classification.toml"),
         out_of_scope=tuple((re.compile(o["pattern"], re.IGNORECASE), o["message"]) for o in intents["out_of_scope"]),
     )

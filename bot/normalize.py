@@ -14,6 +14,7 @@ _CN_YEAR = re.compile(r"([〇零一二三四五六七八九]{2,4})\s*年")
 _SHORT_YEAR = re.compile(r"(?<!\d)(\d{2})\s*年(?!代|度?[0-9])")
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年?(?!\d)")
 _CN_COUNT = re.compile(r"(前|第|排前)([一二两三四五六七八九十]{1,3})")
+_CN_AMOUNT = re.compile(r"([零一二两三四五六七八九十百千]{1,6})(万|亿|元|个|项|辆|台)")
 _UNIT = re.compile(r"(亿元|万元|元|亿|万)(?!.*(亿元|万元|元))")
 _PUNCT = re.compile(r"[\s\u3000]+")
 MAX_CHARS = 500
@@ -40,6 +41,17 @@ def _cn_count(match: re.Match) -> str:
         return match.group(0)
 
 
+def _cn_amount(match: re.Match) -> str:
+    if match.group(1) in ("一", "万", "千", "百"):  # 一个, 一项: not a quantity worth converting
+        return match.group(0)
+    import cn2an  # see _cn_count
+
+    try:
+        return f"{cn2an.cn2an(match.group(1).replace('两', '二'), 'normal')}{match.group(2)}"
+    except ValueError:
+        return match.group(0)
+
+
 def normalize(question: str, typos: dict[str, str], english: dict[str, str]) -> Normalized:
     text = question[:MAX_CHARS]
     text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C" or ch in "\t\n")
@@ -55,6 +67,7 @@ def normalize(question: str, typos: dict[str, str], english: dict[str, str]) -> 
     text = _CN_YEAR.sub(_cn_year, text)
     text = _SHORT_YEAR.sub(lambda m: f"20{m.group(1)}年", text)
     text = _CN_COUNT.sub(_cn_count, text)
+    text = _CN_AMOUNT.sub(_cn_amount, text)
     years = [int(y) for y in _YEAR.findall(text)]
     unit_match = _UNIT.search(text) if re.search(r"(多少|换|转|折合|用|是)(亿元|万元|元|亿|万)|(亿元|万元|元)(是|表示|呢|$)", text) else None
     unit = None

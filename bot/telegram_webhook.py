@@ -55,7 +55,9 @@ def webhook_app(settings: Settings, assistant: Any, application: Application) ->
         await application.initialize()
         await set_commands(application)
         await application.bot.set_webhook(
-            settings.telegram_webhook_url, secret_token=settings.telegram_webhook_secret, allowed_updates=ALLOWED_UPDATES
+            settings.telegram_webhook_url,
+            secret_token=settings.telegram_webhook_secret,
+            allowed_updates=ALLOWED_UPDATES,
         )
         await application.start()
 

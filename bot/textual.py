@@ -13,10 +13,12 @@ from rapidfuzz import fuzz
 
 from bot.answer import Answer, Citation, Figure
 from bot.catalog import norm
+from bot.render import computed, convert, show
 
 _QUESTION_WORDS = re.compile(
     r"多少钱|是多少|有多少|多少|是什么|什么|怎么样|请问|一下|的|吗|呢|啊|了|是|有没有|有|这个局|这个|那个|那|局里|"
     r"为什么|为何|为啥|原因|比上年|比去年|和去年比|跟去年比|与上年相比|变化|有哪些|哪些|包括|几条|几个|几辆|几台|多少个|"
+    r"现在|目前|一共|总共|现有|我们|你们|请|帮我|查一下|查查|看看|"
     r"主要用于|用于|[?？。，,!！\s]"
 )
 _TRAILING = re.compile(r"(要求|目标|指标值|指标|是多少|多少|占|比例|比重|百分比|百分之几|增加|增长|减少|下降|变化|多了|少了)+$")
@@ -32,7 +34,8 @@ class TextAnswers:
         for m in self.p.mentions:
             text = text.replace(m.text, " ")
         text = re.sub(r"(?:19|20)\d{2}年?", "", text)
-        return _TRAILING.sub("", _QUESTION_WORDS.sub("", text))
+        key = _TRAILING.sub("", _QUESTION_WORDS.sub("", text))
+        return "" if set(key) <= set("跟和与比同及或") else key  # stray connectives are no subject
 
     def _focus_terms(self) -> list[str]:
         terms = [t for m in self.p.mentions for t in (m.text, m.entity.name)]
@@ -42,19 +45,17 @@ class TextAnswers:
             terms = [self.state["focus"]["name"]]
         return [norm(t) for t in terms if t]
 
-    def sentence_answer(self, why: bool = False) -> Answer | None:
-        """The narrative sentence that best states what is asked, with its numbers as figures."""
-        change = self.p.intent in ("change", "why")
-        why = why or self.p.intent == "why"
+    def _best_sentence(self, change: bool, why: bool) -> tuple[int, str, str, str] | None:
+        """(line, heading, sentence or paragraph, paragraph) of the narrative that best answers."""
         key = self.key()
         focus = self._focus_terms() or ([norm("收入总计"), norm("支出总计")] if change and len(key) < 2 else [])
         counted = re.search(r"(?:几|多少)(辆|台|个|项|家|人|次|条)", self.p.text)
         if not focus and len(key) < (1 if counted else 2):
             return None
+        parts = [k for k in re.split(r"和|与|及|、", key) if k] or [key]
         best, best_score = None, 0.0
         for line, heading, sentence, paragraph, context in self.c.sentences:
             f_score = max((fuzz.partial_ratio(t, context) for t in focus), default=0)
-            parts = [k for k in re.split(r"和|与|及|、", key) if k] or [key]
             k_sentence = sum(fuzz.partial_ratio(k, norm(heading + sentence)) for k in parts) / len(parts) if key else 0
             k_paragraph = sum(fuzz.partial_ratio(k, context) for k in parts) / len(parts) if len(parts) > 1 else 0
             whole = k_paragraph - 5 > k_sentence  # the parts asked for stand in different sentences
@@ -70,7 +71,14 @@ class TextAnswers:
                 score += 5
             if score > best_score:
                 best, best_score = (line, heading, paragraph if whole else sentence, paragraph), score
-        if best is None or best_score < SENTENCE_CUTOFF:
+        return best if best_score >= SENTENCE_CUTOFF else None
+
+    def sentence_answer(self, why: bool = False) -> Answer | None:
+        """The narrative sentence that best states what is asked, with its numbers as figures."""
+        change = self.p.intent in ("change", "why")
+        why = why or self.p.intent == "why"
+        best = self._best_sentence(change, why)
+        if best is None:
             return None
         line, heading, sentence, paragraph = best
         if why:
@@ -78,11 +86,46 @@ class TextAnswers:
             if reason is None:
                 return None
             sentence = reason.strip()
+        elif change and not any(t in norm(sentence) for t in self._focus_terms()) and len(paragraph) <= 400:
+            sentence = paragraph  # the change is stated apart from the figure it changes
         self._narrative_figures(line, sentence)
         self.citations.append(Citation(self.c.source, f"情况说明：{heading}", None, line))
+        current = ""
+        if change and self.p.mentions:  # the table's figure beside what the narrative says of its change
+            entity = self.p.mentions[-1].entity
+            cells = self.cells_of(entity)
+            if len(cells) == 1:
+                current = f"{self.c.year}年{entity.name}预算 {self.fig(cells[0]).value} {self.unit or cells[0].unit}。"
         said = [m.text for m in self.p.mentions]
         self.state["topic"] = (said[0] if said else self.key()) or self.state.get("topic")
-        return self.answer(f"据公开文件“{heading}”：{sentence}")
+        return self.answer(f"{current}据公开文件“{heading}”：{sentence}")
+
+    def previous_answer(self) -> Answer:
+        """Last year's figure, where the narrative states this year's and the change (2023 = 2024 − 增加)."""
+        previous = self.c.year - 1
+        best = self._best_sentence(change=True, why=False)
+        if best is None:
+            return self.not_found(f"公开文件只有 {self.c.year} 年预算，没有给出可推算 {previous} 年数字的说明。")
+        line, heading, _, paragraph = best
+        facts = [f for f in self.c.narrative if f["line"] == line and f["unit"] in ("万元", "元", "亿元")]
+        current = next((f for f in facts if not re.search(r"增加|减少|增长|下降", f["label"])), None)
+        delta = next((f for f in facts if re.search(r"增加|减少|下降", f["label"])), None)
+        if current is None or (delta is None and "持平" not in paragraph):
+            return self.not_found(f"公开文件没有给出 {previous} 年的这个数字。")
+        cite = Citation(self.c.source, f"情况说明：{heading}", None, line)
+        self.citations.append(cite)
+        now = Decimal(current["value"])
+        self.figures.append(Figure(current["value"], current["unit"], cite.table, current["label"], None, None, line))
+        if delta is None:
+            self.figures.append(Figure(current["value"], current["unit"], None, None, None, f"与{previous}年持平，等于 {current['value']}", None))
+            return self.answer(f"公开文件说明与{previous}年持平，{previous}年同为 {current['value']} {current['unit']}（{current['label']}）。")
+        change = Decimal(delta["value"]) * (-1 if re.search(r"减少|下降", delta["label"]) else 1)
+        before = now - change
+        self.figures.append(Figure(delta["value"], delta["unit"], cite.table, delta["label"], None, None, line))
+        self.figures.append(Figure(f"{before:.2f}", current["unit"], None, None, None,
+                                   f"{current['value']} − ({change}) = {before:.2f}（{self.c.year}年数减去增加额）", None))
+        return self.answer(f"公开文件没有直接列出{previous}年数，按说明推算：{self.c.year}年 {current['value']} {current['unit']}，"
+                           f"{delta['label']} {delta['value']} {delta['unit']}，故{previous}年约为 {before:.2f} {current['unit']}。")
 
     def _narrative_figures(self, line: int, sentence: str) -> None:
         for fact in self.c.narrative:
@@ -97,7 +140,8 @@ class TextAnswers:
             return None
         sections = self.c.sections
         headings = {s["heading"] for s in sections if s["heading"]}
-        scored = sorted(((fuzz.partial_ratio(key, norm(h)), h) for h in headings), key=lambda x: (-x[0], x[1]))
+        own = norm(self.c.department)  # "部门主要职责" names the heading "一、<部门全称>主要职责"
+        scored = sorted(((fuzz.partial_ratio(key, norm(h).replace(own, "部门")), h) for h in headings), key=lambda x: (-x[0], x[1]))
         if not scored or scored[0][0] < SECTION_CUTOFF:
             return None
         heading = scored[0][1]
@@ -134,9 +178,18 @@ class TextAnswers:
         rows = self.c.indicators(projects[0].name if projects else None)
         if projects and not rows:
             return self.unlinked_indicators(projects[0].name)
-        key = self.key()
+        said = self.key()
+        key = said
         for word in ("项目", "绩效", "要完成", "要开展", "完成", "开展", "要"):
             key = key.replace(word, "")
+        if not projects and len(said) >= 2 and not any(said in norm(r["name"]) for r in rows):
+            if any(said in norm(s[2]) for s in self.c.sentences):
+                found = self.sentence_answer()
+                if found is not None:
+                    return found
+            found = self.section_answer()
+            if found is not None:
+                return found
         if projects:
             level = next((lv for lv in ("成本", "产出", "效益", "满意度") if lv in self.p.text), None)
             picked = [r for r in rows if level and r["level1"].startswith(level)] if level else []
@@ -145,10 +198,6 @@ class TextAnswers:
             scored = [(fuzz.partial_ratio(key, norm(r["name"])) if len(key) >= 2 else 0, r) for r in rows]
             best = max((s for s, _ in scored), default=0)
             picked = [r for s, r in scored if s == best and s >= 70]
-            if best < 90:
-                found = self.sentence_answer()
-                if found is not None:
-                    return found
         if not picked:
             return self.sentence_answer() or self.not_found("没有找到这个绩效指标。")
         lines = []
@@ -185,6 +234,7 @@ class TextAnswers:
                            f"可能属于它的第 {groups[0]['group_no']} 组指标如下（未确认）：\n" + "\n".join(lines))
 
     def code_answer(self) -> Answer:
+        """Code to name (2013704 是什么科目) and name to code (信息安全事务的编码), with the amount."""
         numbers = re.findall(r"(?<!\d)\d{3,7}(?!\d)", self.p.text)
         mentions = [m for m in self.p.mentions if m.entity.kind in ("func", "econ", "unit", "project", "measure", "row")]
         if not mentions:
@@ -193,6 +243,7 @@ class TextAnswers:
         candidates = [e for e in (mention.entity, *mention.alternates) if e.code]
         candidates += [e for e in self.c.entities if e.code and e.name == mention.entity.name and e not in candidates]
         prefer = "econ" if "经济" in self.p.text else "func" if "功能" in self.p.text else None
+        candidates = [e for e in candidates if e.kind in ("func", "econ", "unit")]
         candidates.sort(key=lambda e: (e.kind != prefer, e.kind != "func", e.kind != "econ"))
         if not candidates:
             return self.figure_answer()
@@ -200,13 +251,33 @@ class TextAnswers:
         self.remember(entity)
         scheme = {"func": "支出功能分类科目", "econ": "部门预算支出经济分类科目", "unit": "单位"}[entity.kind]
         cells = self.cells_of(entity)
-        for cell in cells[:1]:
-            self.cite(cell)
+        amount = ""
+        if cells:
+            target = self.unit or cells[0].unit
+            shown = [self.fig(c).value for c in cells]
+            total = sum(convert(c.value, c.unit, target) for c in cells)
+            if len(cells) > 1:
+                self.figures.append(computed(total, target, " + ".join(shown)))
+            amount = f"，{self.c.year}年预算 {show(total)} {target}"
         if numbers and entity.code == numbers[0]:
-            return self.answer(f"{entity.code} 是{scheme}“{entity.name}”。", [f"{entity.name}多少", "有哪些功能科目"])
+            return self.answer(f"{entity.code} 是{scheme}“{entity.name}”{amount}。", [f"{entity.name}多少", "有哪些功能科目"])
         others = [e for e in candidates[1:] if e.kind == entity.kind and e.code != entity.code]
         extra = "；同名的还有 " + "、".join(e.code for e in others) if others else ""
-        return self.answer(f"“{entity.name}”的{scheme}编码是 {entity.code}{extra}。", [f"{entity.name}多少", "有哪些功能科目"])
+        return self.answer(f"“{entity.name}”的{scheme}编码是 {entity.code}{extra}{amount}。", [f"{entity.name}多少", "有哪些功能科目"])
+
+    def enumeration_answer(self) -> Answer | None:
+        """How many things a sentence lists (局机关本级预算包括：办公室、…、数据管理监督科等科室)."""
+        best = self._best_sentence(change=False, why=False)
+        if best is None:
+            return None
+        line, heading, sentence, _ = best
+        listing = re.search(r"包括[:：]?(.+?)(?:等[^、,，;；。]*)?[。;；]?$", sentence)
+        if not listing or "、" not in listing.group(1):
+            return None
+        items = [i.strip() for i in listing.group(1).split("、") if i.strip()]
+        self.citations.append(Citation(self.c.source, f"情况说明：{heading}", None, line))
+        n = self.count(len(items), "个", None, "句中列举的项")
+        return self.answer(f"共 {n} 个：{'、'.join(items)}。（据公开文件“{heading}”：{sentence}）")
 
     def partial_name_clarify(self) -> Answer | None:
         """Words that are part of several names (离退休, 运行维护费): ask which one."""

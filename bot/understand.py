@@ -87,6 +87,9 @@ def _fuzzy(key: str, catalog: Catalog, tokens: list[str]) -> list[Mention]:
         if best is not None:
             return [Mention(aliases[best[0]], token, max(key.find(norm(token)), 0), best[1])]
     residue = _QUESTION.sub("", key)
+    typo = process.extractOne(residue, aliases.keys(), scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF) if len(residue) >= 4 else None
+    if typo is not None:  # 大树据中心 → 大数据中心
+        return [Mention(aliases[typo[0]], residue, max(key.find(residue), 0), typo[1])]
     grams = _bigrams(residue)
     if len(grams) < 3:
         return []
@@ -128,7 +131,9 @@ def understand(normalized: Normalized, catalog: Catalog, lexicon: Lexicon, token
         if pattern.search(text):
             parse.out_of_scope = message
             break
-    other_years = [y for y in parse.years if y != catalog.year and not (parse.intent in ("change", "why") and y < catalog.year)]
+    other_years = [y for y in parse.years if y not in (catalog.year, catalog.year - 1)]
+    if catalog.year - 1 in parse.years and parse.intent not in ("change", "why"):
+        parse.intent = "previous"  # a figure of the year compared with: from the narrative, or not at all
     if other_years:
         parse.out_of_scope = f"这里只有 {catalog.year} 年的预算，没有 {other_years[0]} 年的数据。"
     places = [p for p in _PLACE.findall(rest) if p not in catalog.department and p not in covered]

@@ -64,7 +64,8 @@ class FormData:
 
 
 def _value_like(cell: str) -> bool:
-    return bool(_VALUE.search(cell.strip())) or len(cell.strip()) <= 4
+    """A target value: ≥95%, 100%, ≤10%, or a two-character verdict such as 相关, 合规."""
+    return bool(_VALUE.search(cell.strip())) or len(cell.strip()) <= 2
 
 
 def _split_value(cell: str) -> tuple[str, str]:

@@ -1,0 +1,247 @@
+"""HTTP channel: the JSON API, the embeddable chat widget and its demo page, as one Starlette app.
+
+`create_app(settings)` builds the app; the assistant is opened once in the lifespan and kept on
+`app.state`. `main(settings, host, port)` serves it with uvicorn (`budgetbot serve`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from bot.config import Settings
+from bot.web_openapi import SESSION_ID_PATTERN, openapi_document
+from bot.web_pages import demo_page, load_assets, static_asset, widget_js
+from bot.web_security import (
+    BodyTooLarge,
+    OriginPolicy,
+    RateLimiter,
+    SecurityHeaders,
+    error_response,
+    origin_refused,
+    rate_limited,
+    read_body,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_BODY_BYTES = 16 * 1024
+_SESSION_ID = re.compile(SESSION_ID_PATTERN)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# The core keeps one conversation per session id for every channel; web ids get their own namespace so a
+# browser cannot name (and so read or steer) a Telegram or CLI conversation.
+SESSION_NAMESPACE = "web:"
+
+Hook = Callable[[], Awaitable[Any]]
+
+
+class InvalidQuestion(Exception):
+    def __init__(self, status: int, error: str, message: str) -> None:
+        super().__init__(error)
+        self.response = error_response(status, error, message)
+
+
+def parse_question(body: bytes, max_chars: int) -> tuple[str, str | None]:
+    """(question, session_id or None) from a request body, or InvalidQuestion with the 4xx to send."""
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError; deep nesting is a RecursionError
+        raise InvalidQuestion(400, "invalid_json", "请求体不是有效的 JSON。") from None
+    if not isinstance(payload, dict):
+        raise InvalidQuestion(422, "invalid_request", '请求体应是 JSON 对象，例如 {"question": "三公经费多少"}。')
+    question = payload.get("question")
+    if question is None:
+        raise InvalidQuestion(422, "missing_question", "缺少 question 字段。")
+    if not isinstance(question, str):
+        raise InvalidQuestion(422, "invalid_question", "question 应是文字（字符串）。")
+    if not question.isascii() and _SURROGATE.search(question):  # "\ud800" parses but cannot be encoded back
+        raise InvalidQuestion(422, "invalid_question", "问题里有无法识别的字符。")
+    question = question.strip()
+    if not question:
+        raise InvalidQuestion(422, "empty_question", "问题不能为空。")
+    if len(question) > max_chars:
+        raise InvalidQuestion(
+            422, "question_too_long", f"问题太长了（{len(question)} 字），请控制在 {max_chars} 字以内。"
+        )
+    session_id = payload.get("session_id")
+    if session_id is not None and not (isinstance(session_id, str) and _SESSION_ID.match(session_id)):
+        raise InvalidQuestion(
+            422, "invalid_session_id", "session_id 应是 1 到 64 个字母、数字、下划线或连字符；新会话可省略它。"
+        )
+    return question, session_id
+
+
+def _client_key(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _guard(request: Request) -> tuple[Response | None, dict[str, str]]:
+    """Origin check and rate limit shared by the API routes: (refusal or None, CORS headers for the reply)."""
+    state = request.app.state
+    origin = request.headers.get("origin")
+    if origin is not None and not state.origins.permits(origin, request):
+        return origin_refused(), {}
+    wait = state.limiter.retry_after(_client_key(request))
+    cors = state.origins.cors_headers(origin)
+    if wait:
+        refusal = rate_limited(wait)
+        refusal.headers.update(cors)
+        return refusal, cors
+    return None, cors
+
+
+async def ask(request: Request) -> Response:
+    refusal, cors = _guard(request)
+    if refusal is not None:
+        return refusal
+    state = request.app.state
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";", 1)[0].strip().lower() != "application/json":
+        return error_response(415, "unsupported_media_type", "请以 JSON 提交（Content-Type: application/json）。", cors)
+    try:
+        question, session_id = parse_question(await read_body(request, state.max_body_bytes), state.max_question_chars)
+    except BodyTooLarge:
+        return error_response(413, "body_too_large", f"请求体过大，不能超过 {state.max_body_bytes} 字节。", cors)
+    except InvalidQuestion as invalid:
+        invalid.response.headers.update(cors)
+        return invalid.response
+    session_id = session_id or secrets.token_urlsafe(16)
+    # The core is synchronous and takes a millisecond or two: calling it on the loop beats a thread hop.
+    answer = state.assistant.answer(question, SESSION_NAMESPACE + session_id).to_dict()
+    answer["session_id"] = session_id
+    return JSONResponse(answer, headers={**cors, "Cache-Control": "no-store"})
+
+
+async def tables(request: Request) -> Response:
+    refusal, cors = _guard(request)
+    if refusal is not None:
+        return refusal
+    return JSONResponse({"documents": request.app.state.overview}, headers=cors)
+
+
+async def preflight(request: Request) -> Response:
+    """CORS preflight for the API: allowed origins get the methods and headers, others a 403."""
+    origin = request.headers.get("origin")
+    if origin is None or not request.app.state.origins.permits(origin, request):
+        return origin_refused()
+    return Response(status_code=204, headers=request.app.state.origins.preflight_headers(origin))
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok", "documents": len(request.app.state.overview)})
+
+
+async def openapi(request: Request) -> Response:
+    return JSONResponse(request.app.state.openapi)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    headers = exc.headers if isinstance(exc, HTTPException) else None  # keeps Allow on a 405
+    if status == 404:
+        return error_response(404, "not_found", "没有这个地址。可用的接口见 /openapi.json。", headers)
+    if status == 405:
+        return error_response(405, "method_not_allowed", "这个地址不支持该请求方法。", headers)
+    return error_response(status, "http_error", "请求无法处理。", headers)
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "internal_error", "服务器内部错误，请稍后再试。")
+
+
+def create_app(
+    settings: Settings,
+    assistant: Any = None,
+    extra_routes: Sequence[BaseRoute] = (),
+    on_startup: Iterable[Hook] = (),
+    on_shutdown: Iterable[Hook] = (),
+    *,
+    widget_endpoint: str | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> Starlette:
+    """The web app. `assistant` defaults to `bot.core.Assistant.open(settings)`, opened in the lifespan.
+
+    `extra_routes` are mounted alongside (the Telegram webhook); `on_startup`/`on_shutdown` are awaited in
+    the lifespan, shutdown hooks in reverse order. `widget_endpoint` is the public base URL the demo page
+    loads the widget and API from (default: the origin the page itself was requested on).
+    """
+    startup_hooks, shutdown_hooks = tuple(on_startup), tuple(on_shutdown)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette):
+        state = app.state
+        if state.assistant is None:
+            from bot.core import Assistant  # the core is only needed once the app starts
+
+            state.assistant = Assistant.open(settings)
+        state.overview = state.assistant.overview()
+        for hook in startup_hooks:
+            await hook()
+        try:
+            yield
+        finally:
+            for hook in reversed(shutdown_hooks):
+                await hook()
+
+    api = "/api/"
+    routes: list[BaseRoute] = [
+        Route("/", demo_page, methods=["GET"]),
+        Route(api + "ask", ask, methods=["POST"]),
+        Route(api + "tables", tables, methods=["GET"]),
+        Route(api + "{path:path}", preflight, methods=["OPTIONS"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/widget.js", widget_js, methods=["GET"]),
+        Route("/static/{name}", static_asset, methods=["GET"]),
+        *extra_routes,
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(SecurityHeaders)],
+        exception_handlers={HTTPException: http_error, Exception: server_error},
+        lifespan=lifespan,
+    )
+    state = app.state
+    state.assistant = assistant
+    state.overview = []
+    state.origins = OriginPolicy(settings.allowed_origins)
+    state.limiter = RateLimiter(settings.rate_limit_per_minute)
+    state.max_question_chars = settings.max_question_chars
+    state.max_body_bytes = max_body_bytes
+    state.widget_endpoint = widget_endpoint.rstrip("/") if widget_endpoint else None
+    state.openapi = openapi_document(settings.max_question_chars, max_body_bytes, settings.rate_limit_per_minute)
+    state.assets = load_assets()
+    return app
+
+
+def app_from_env() -> Starlette:
+    """Factory for running under another ASGI server: `uvicorn --factory bot.web:app_from_env`."""
+    return create_app(Settings.from_env())
+
+
+def main(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> int:
+    """Serve the API, widget and demo page with uvicorn until interrupted."""
+    import uvicorn
+
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        proxy_headers=True,  # trusts X-Forwarded-For/-Proto from FORWARDED_ALLOW_IPS (default 127.0.0.1)
+        server_header=False,
+        log_level="info",
+    )
+    return 0
