@@ -118,23 +118,24 @@ class Catalog:
                     self._add("class", name, code, (short, f"{short}类") if short != name else ())
 
     # ----- figures --------------------------------------------------------------
-    def _cells(self, sql: str, params: dict) -> list[Cell]:
-        return [
-            Cell(Decimal(r["value"]), r["unit"], r["tname"], r["row_label"] or r["tname"], r["column"], r["line"])
-            for r in self.conn.execute(sql, {"doc": self.doc_id, **params})
-        ]
+    @cached_property
+    def _facts(self) -> dict[tuple[str, str], list[sqlite3.Row]]:
+        """Every fact of the document by (table, column), in line order: a few thousand rows, read once."""
+        grouped: dict[tuple[str, str], list[sqlite3.Row]] = {}
+        for row in self.conn.execute(
+            "SELECT f.*, t.name AS tname FROM facts f JOIN tables t ON t.id = f.table_id "
+            "WHERE f.document_id = ? ORDER BY f.line, f.id", (self.doc_id,)
+        ):
+            grouped.setdefault((row["tname"], row["column"]), []).append(row)
+        return grouped
 
-    _FACTS = (
-        "SELECT f.value, f.unit, t.name AS tname, f.row_label, f.column, f.line, f.label, f.side, f.func_code, "
-        "f.econ_code, f.unit_code, f.project FROM facts f JOIN tables t ON t.id = f.table_id WHERE f.document_id = :doc "
-    )
+    def select(self, table: str, column: str, **where) -> list[Cell]:
+        """Cells of one column of one table whose fact fields equal `where` (e.g. func_code='2013704')."""
+        return [_cell(r) for r in self._facts.get((table, column), ()) if all(r[key] == value for key, value in where.items())]
 
     def ref(self, ref: dict) -> Cell | None:
         """The figure a knowledge reference (table, side, row, column) names."""
-        rows = self._cells(
-            self._FACTS + "AND t.name = :table AND f.column = :column AND (:side IS NULL OR f.side = :side) ORDER BY f.line",
-            {"table": ref["table"], "column": ref["column"], "side": ref.get("side")},
-        )
+        rows = self.select(ref["table"], ref["column"], **({"side": ref["side"]} if ref.get("side") else {}))
         want = norm(ref["row"])
         matches = [c for c in rows if norm(_label(c.row)) == want or norm(c.row) == want] if want else rows[:1]
         return matches[0] if matches else None
@@ -148,45 +149,31 @@ class Catalog:
             return []
         spec = measure.by_unit
         kind = "unit" if spec["by"] == "row" else "item"
-        return self._cells(
-            self._FACTS + "AND t.name = :table AND f.column = :column AND f.unit_code = :unit AND f.row_kind = :kind ORDER BY f.line",
-            {"table": spec["table"], "column": spec["column"], "unit": unit_code, "kind": kind},
-        )
+        return self.select(spec["table"], spec["column"], unit_code=unit_code, row_kind=kind)
 
     def row_column(self, entity: Entity, table: str, columns: str) -> list[Cell]:
         """The cells of a subject's or item's rows in one table, in the given column(s) ("a + b")."""
         field = {"func": "func_code", "econ": "econ_code"}.get(entity.kind)
         if field is None:
             return []
-        cells = []
-        for column in columns.split(" + "):
-            cells += self._cells(
-                self._FACTS + f"AND t.name = :table AND f.column = :column AND f.{field} = :code AND f.row_kind = 'item' ORDER BY f.line",
-                {"table": table, "column": column, "code": entity.code})
-        return cells
+        return [c for column in columns.split(" + ") for c in self.select(table, column, row_kind="item", **{field: entity.code})]
 
     def func(self, code: str) -> list[Cell]:
-        return self._cells(self._FACTS + "AND t.name = :table AND f.column = '合计' AND f.func_code = :code AND f.row_kind = 'item' ORDER BY f.line",
-                           {"table": FUNC_TABLE, "code": code})
+        return self.select(FUNC_TABLE, "合计", func_code=code, row_kind="item")
 
     def econ(self, code: str, table: str = ECON_TABLE) -> list[Cell]:
         column = "总计" if table == ECON_TABLE else "本年一般公共预算基本支出/合计"
-        return self._cells(self._FACTS + "AND t.name = :table AND f.column = :column AND f.econ_code = :code AND f.row_kind = 'item' ORDER BY f.line",
-                           {"table": table, "column": column, "code": code})
+        return self.select(table, column, econ_code=code, row_kind="item")
 
     def project(self, name: str) -> list[Cell]:
-        return self._cells(self._FACTS + "AND t.name = :table AND f.column = '合计' AND f.project = :name ORDER BY f.line",
-                           {"table": PROJECT_TABLE, "name": name})
+        return self.select(PROJECT_TABLE, "合计", project=name)
 
     def overview_row(self, label: str) -> list[Cell]:
-        rows = self._cells(self._FACTS + "AND t.name = :table AND f.column = '金额' ORDER BY f.line", {"table": OVERVIEW_TABLE})
-        return [c for c in rows if norm(_label(c.row)) == norm(label)]
+        return [c for c in self.select(OVERVIEW_TABLE, "金额") if norm(_label(c.row)) == norm(label)]
 
     def overview_rows(self, side: str) -> list[tuple[str, Cell]]:
         """(label, cell) of each item row on one side of 部门收支总体情况表."""
-        return [(_label(c.row), c) for c in self._cells(
-            self._FACTS + "AND t.name = :table AND f.side = :side AND f.row_kind = 'item' AND f.column = '金额' ORDER BY f.line",
-            {"table": OVERVIEW_TABLE, "side": side})]
+        return [(_label(c.row), c) for c in self.select(OVERVIEW_TABLE, "金额", side=side, row_kind="item")]
 
     def econ_items(self) -> list[tuple[str, Cell]]:
         """('30101 基本工资', cell) per economic item, rows of the same code added, largest first."""
@@ -203,32 +190,30 @@ class Catalog:
                                                               entity.name, first.column, first.line, formula)))
         return sorted(out, key=lambda x: (-x[1].value, x[0]))
 
+    @cached_property
+    def _projects(self) -> list[sqlite3.Row]:
+        return self.conn.execute("SELECT * FROM projects WHERE document_id = ? ORDER BY fen DESC, id", (self.doc_id,)).fetchall()
+
     def projects(self, unit_code: str | None = None, kind: str | None = None) -> list[tuple[str, Cell, str]]:
         """(name, cell, type) of every project, optionally of one unit or type, largest first."""
         out = []
-        for r in self.conn.execute(
-            "SELECT name, type, unit_code FROM projects WHERE document_id = :doc AND (:unit IS NULL OR unit_code = :unit) "
-            "AND (:kind IS NULL OR type = :kind) ORDER BY fen DESC, id", {"doc": self.doc_id, "unit": unit_code, "kind": kind},
-        ):
-            cells = self.project(r["name"])
-            if cells:
-                out.append((r["name"], cells[0], r["type"]))
+        for r in self._projects:
+            if (unit_code is None or r["unit_code"] == unit_code) and (kind is None or r["type"] == kind):
+                cells = self.project(r["name"])
+                if cells:
+                    out.append((r["name"], cells[0], r["type"]))
         return out
 
-    def find(self, kind: str, name: str, code: str | None = None) -> Entity | None:
-        return next((e for e in self.entities if e.kind == kind and e.name == name and (code is None or e.code == code)), None)
-
     def project_row(self, name: str) -> sqlite3.Row | None:
-        return self.conn.execute("SELECT * FROM projects WHERE document_id = ? AND name = ?", (self.doc_id, name)).fetchone()
+        return next((r for r in self._projects if r["name"] == name), None)
 
     def subjects(self) -> list[tuple[str, str, Cell]]:
         """(code, name, cell) of every function subject row, largest first."""
-        rows = self._cells(self._FACTS + "AND t.name = :table AND f.column = '合计' AND f.row_kind = 'item' AND f.func_code IS NOT NULL",
-                           {"table": FUNC_TABLE})
-        codes = {c.line: r["func_code"] for c, r in zip(rows, self.conn.execute(
-            self._FACTS + "AND t.name = :table AND f.column = '合计' AND f.row_kind = 'item' AND f.func_code IS NOT NULL",
-            {"doc": self.doc_id, "table": FUNC_TABLE}))}
-        return sorted(((codes[c.line], c.row, c) for c in rows), key=lambda x: (-x[2].value, x[0]))
+        rows = [r for r in self._facts.get((FUNC_TABLE, "合计"), ()) if r["row_kind"] == "item" and r["func_code"]]
+        return sorted(((r["func_code"], r["row_label"], _cell(r)) for r in rows), key=lambda x: (-x[2].value, x[0]))
+
+    def find(self, kind: str, name: str, code: str | None = None) -> Entity | None:
+        return next((e for e in self.entities if e.kind == kind and e.name == name and (code is None or e.code == code)), None)
 
     def indicators(self, project: str | None = None) -> list[sqlite3.Row]:
         if project is None:
@@ -263,6 +248,10 @@ class Catalog:
     @cached_property
     def sections(self) -> list[sqlite3.Row]:
         return self.conn.execute("SELECT * FROM sections WHERE document_id = ? ORDER BY line", (self.doc_id,)).fetchall()
+
+
+def _cell(row: sqlite3.Row) -> Cell:
+    return Cell(Decimal(row["value"]), row["unit"], row["tname"], row["row_label"] or row["column"], row["column"], row["line"])
 
 
 def _label(row: str) -> str:

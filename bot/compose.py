@@ -211,7 +211,8 @@ class Composer(TextAnswers):
         for name in self.c.lexicon.measures[entity.name].parts:
             cells = self.c.measure(self.c.lexicon.measures[name])
             if cells:
-                parts.append(f"{name} {self.fig(cells[0]).value}")
+                f = self.fig(cells[0])
+                parts.append(f"{name} {f.value} {f.unit}")
         return f"其中：{'，'.join(parts)}。" if parts else ""
 
     def _suggest(self, entity: Entity) -> list[str]:

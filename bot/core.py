@@ -87,6 +87,7 @@ class Assistant:
             log.exception("answering failed for %r", question[:200] if isinstance(question, str) else question)
             answer = Answer(NOT_FOUND, "抱歉，这个问题处理时出错了。请换个说法再问。", suggestions=DEFAULT_SUGGESTIONS[:3])
         answer.session_id = session_id
+        answer.suggestions = [s for s in answer.suggestions if s != question.strip()][:3]
         if answer.status == ANSWERED or answer.options:
             state["answer"] = answer.to_dict()
         else:
@@ -191,7 +192,8 @@ class Assistant:
             unit = next((e for e in catalog.entities if e.kind == "unit" and e.code == focus_unit), None)
             if unit is not None:
                 parse.mentions.insert(0, Mention(unit, unit.name, 0, 100))
-        if parse.intent is None and elliptical and state.get("intent") in ("share", "list", "count", "performance", "change"):
+        follow_on = re.search(r"呢[?？]?$|^那|^还有", parse.text)  # 那大数据中心呢: same question, new subject
+        if parse.intent is None and elliptical and follow_on and state.get("intent") in ("share", "list", "count", "performance", "change"):
             parse.intent = state["intent"]
         if not parse.out_of_scope:
             state["intent"] = parse.intent
