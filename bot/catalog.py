@@ -10,7 +10,7 @@ import re
 import sqlite3
 import unicodedata
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from decimal import Decimal
 
 from bot.lexicon import Lexicon, Measure
@@ -21,6 +21,7 @@ PROJECT_TABLE = "项目支出预算表"
 OVERVIEW_TABLE = "部门收支总体情况表"
 
 
+@lru_cache(maxsize=65536)
 def norm(text: str) -> str:
     """Key for matching names: NFKC, no spaces or quotes, 支出/费 endings kept."""
     text = unicodedata.normalize("NFKC", text or "")
@@ -63,6 +64,17 @@ class Catalog:
         self.aliases = [(a, e) for e in self.entities for a in e.aliases if len(a) >= 2 and not (a.isdigit() and len(a) < 3)]
         self.fuzzy_aliases = {a: e for a, e in self.aliases if len(a) >= 4 and not a.isdigit()}
         self.alias_bigrams = {a: {a[i:i + 2] for i in range(len(a) - 1)} for a in self.fuzzy_aliases}
+        self.aliases_by_bigram: dict[str, set[str]] = {}
+        for alias, grams in self.alias_bigrams.items():
+            for gram in grams:
+                self.aliases_by_bigram.setdefault(gram, set()).add(alias)
+        by_text: dict[str, list[Entity]] = {}
+        for alias, entity in self.aliases:
+            by_text.setdefault(alias, []).append(entity)
+        self.entities_by_alias = by_text
+        # one pattern for every name: longest first, codes not inside longer numbers
+        self.alias_pattern = re.compile("|".join(
+            rf"(?<!\d){re.escape(a)}(?!\d)" if a.isdigit() else re.escape(a) for a in sorted(by_text, key=len, reverse=True)))
 
     # ----- the index of names -------------------------------------------------
     def _add(self, kind: str, name: str, code: str | None = None, aliases: tuple[str, ...] = ()) -> Entity:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import OrderedDict
+from dataclasses import replace
 import sqlite3
 import threading
 import uuid
@@ -24,6 +26,7 @@ from bot.catalog import Entity
 from bot.understand import Mention, Parse, understand
 
 log = logging.getLogger(__name__)
+UNDERSTOOD_CACHE = 4096  # questions whose understanding is kept (popular questions repeat)
 # What is left of a follow-up once these go tells whether it names anything new ("那大数据中心呢" does).
 _FOLLOW_UP_WORDS = re.compile(
     r"[的吗呢啊了是有那么\s?？,，。]|多少|什么|为什么|为啥|其中|占比|比例|编码|代码|增加|增长|几个|加起来|换成|预算|"
@@ -50,6 +53,7 @@ class Assistant:
         self.catalogs = [Catalog(self.conn, doc_id, lexicon) for doc_id in ids]
         words = {alias for cat in self.catalogs for e in cat.entities for alias in e.aliases}
         self.tokenizer = build_tokenizer(words, cache_dir)
+        self._understood: OrderedDict[str, tuple[Catalog, Parse]] = OrderedDict()
 
     @classmethod
     def open(cls, settings: Settings) -> "Assistant":
@@ -112,12 +116,11 @@ class Assistant:
     def _answer(self, question: str, state: dict) -> tuple[Answer, Parse | None]:
         if not self.catalogs:
             return Answer(NOT_FOUND, "还没有加载任何预算公开文件。请先运行 budgetbot ingest。"), None
-        normalized = normalize(question, self.lexicon.typos, self.lexicon.english)
-        if not any(ch.isalnum() for ch in normalized.text):
+        understood = self._understand(question)
+        if understood is None:
             return Answer(NOT_FOUND, "请输入一个关于部门预算的问题，例如“三公经费多少”。", suggestions=DEFAULT_SUGGESTIONS[:3]), None
-        catalog = self._catalog(normalized.text)
-        tokens = segment(self.tokenizer, normalized.text)
-        parse = understand(normalized, catalog, self.lexicon, tokens)
+        catalog, cached = understood
+        parse = replace(cached, mentions=list(cached.mentions))  # follow-ups edit the parse; the cache keeps its own
         self._follow_up(parse, catalog, state)
         composer = Composer(catalog, parse, state)
         if parse.out_of_scope:
@@ -145,6 +148,22 @@ class Assistant:
         if answer.status == NOT_FOUND and handler is not Composer.figure_answer and parse.mentions:
             answer = Composer(catalog, parse, state).figure_answer()
         return answer, parse
+
+    def _understand(self, question: str) -> tuple[Catalog, Parse] | None:
+        """Normalise, segment and link a question; the same words always mean the same, so it is cached."""
+        cached = self._understood.get(question)
+        if cached is not None:
+            self._understood.move_to_end(question)
+            return cached
+        normalized = normalize(question, self.lexicon.typos, self.lexicon.english)
+        if not any(ch.isalnum() for ch in normalized.text):
+            return None
+        catalog = self._catalog(normalized.text)
+        result = catalog, understand(normalized, catalog, self.lexicon, segment(self.tokenizer, normalized.text))
+        self._understood[question] = result
+        if len(self._understood) > UNDERSTOOD_CACHE:
+            self._understood.popitem(last=False)
+        return result
 
     def _catalog(self, text: str) -> Catalog:
         """The document a question is about: named by department or year, else the newest."""

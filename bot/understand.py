@@ -47,14 +47,17 @@ def link(text: str, catalog: Catalog, tokens: list[str]) -> list[Mention]:
     """Exact alias matches, longest first and non-overlapping; then fuzzy for leftover tokens."""
     key = norm(text)
     candidates: list[tuple[int, int, Entity, str]] = []
-    for alias, entity in catalog.aliases:
-        start = key.find(alias)
-        while start >= 0:
-            end = start + len(alias)
-            inside_number = alias.isdigit() and (key[end:end + 1].isdigit() or key[max(0, start - 1):start].isdigit())
-            if not inside_number:
-                candidates.append((start, end, entity, alias))
-            start = key.find(alias, start + 1)
+    position = 0
+    while position < len(key):  # every name found at each position, so overlapping longer ones compete
+        match = catalog.alias_pattern.search(key, position)
+        if match is None:
+            break
+        for length in range(len(key) - match.start(), 1, -1):
+            alias = key[match.start():match.start() + length]
+            for entity in catalog.entities_by_alias.get(alias, ()):
+                if not (alias.isdigit() and (key[match.start() + length:match.start() + length + 1].isdigit())):
+                    candidates.append((match.start(), match.start() + length, entity, alias))
+        position = match.start() + 1
     candidates.sort(key=lambda c: (-(c[1] - c[0]), c[0], _kind_rank(c[2].kind)))
     taken: list[tuple[int, int]] = []
     mentions: list[Mention] = []
@@ -98,7 +101,10 @@ def _fuzzy(key: str, catalog: Catalog, tokens: list[str]) -> list[Mention]:
         shared = len(grams & alias_grams)
         return max(shared / len(grams), shared / max(len(alias_grams), 1) if len(alias) >= 6 else 0)
 
-    scored = sorted(((coverage(alias), alias) for alias in aliases), reverse=True)
+    near = set().union(*(catalog.aliases_by_bigram.get(g, ()) for g in grams))
+    if not near:
+        return []
+    scored = sorted(((coverage(alias), alias) for alias in near), reverse=True)
     (best_score, best), runner_up = scored[0], scored[1][0] if len(scored) > 1 else 0
     if best_score >= BIGRAM_CUTOFF and (best_score - runner_up >= 0.1 or aliases[best] is aliases[scored[1][1]]):
         match = SequenceMatcher(None, residue, best).find_longest_match(0, len(residue), 0, len(best))
