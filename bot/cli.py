@@ -149,7 +149,7 @@ def cmd_telegram(args, settings: Settings) -> int:
     """Run the Telegram bot (long polling, or webhook when TELEGRAM_WEBHOOK_URL is set)."""
     from bot.telegram_bot import main
 
-    return main(settings)
+    return main(settings, args.host, args.port)
 
 
 COMMANDS = {
@@ -175,8 +175,8 @@ def parser() -> argparse.ArgumentParser:
         elif name == "eval":
             p.add_argument("file")
             p.add_argument("--min-accuracy", type=float, default=0.0)
-        elif name == "serve":
-            p.add_argument("--host", default="127.0.0.1")
+        elif name in ("serve", "telegram"):
+            p.add_argument("--host", default="127.0.0.1", help="address to listen on (telegram: webhook mode only)")
             p.add_argument("--port", type=int, default=8000)
     return top
 

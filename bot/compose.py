@@ -114,6 +114,7 @@ class Composer(TextAnswers):
         """Keep a list for follow-ups (第二个呢, 有几个, 加起来多少) with where its rows are."""
         self.state["list"] = [name for name, _ in items]
         self.state["list_rows"] = [[c.table, c.row, c.line] for _, c in items[:20]]
+        self.state["list_values"] = [show(convert(c.value, c.unit, self.unit or c.unit)) for _, c in items]
 
     def cite_list(self) -> None:
         for table, row, line in self.state.get("list_rows", []):
@@ -258,7 +259,7 @@ class Composer(TextAnswers):
         if not part or not whole or whole[0] == 0:
             return self.not_found("公开表格里缺少计算这个比例所需的数字。")
         share = percent(part[0], whole[0])
-        self.figures.append(computed(share, "%", f"{part[2]} {part[1]} ÷ {whole[2]} {whole[1]} × 100%"))
+        self.figures.append(computed(share, "%", f"{show(part[0])} ÷ {show(whole[0])} × 100%（{part[2]} ÷ {whole[2]}）"))
         return self.answer(f"{part[2]} {part[1]}，占{whole[2]} {whole[1]}的 {share}%。",
                            ["人员经费占基本支出多少", "项目支出占比", "大数据中心占全部门多少"])
 
@@ -272,7 +273,7 @@ class Composer(TextAnswers):
             return self.not_found("公开表格里缺少计算倍数所需的数字。")
         a, b = values
         times = (a[0] / b[0]).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-        self.figures.append(computed(times, "倍", f"{a[2]} {a[1]} ÷ {b[2]} {b[1]}"))
+        self.figures.append(computed(times, "倍", f"{show(a[0])} ÷ {show(b[0])}（{a[2]} ÷ {b[2]}）"))
         return self.answer(f"{a[2]} {a[1]}，是{b[2]} {b[1]}的 {times} 倍。")
 
     def narrative_amount(self) -> tuple[Decimal, str, str] | None:
@@ -314,7 +315,7 @@ class Composer(TextAnswers):
         unit_name = self.unit or a[1].split()[-1]
         big, small = (a, b) if a[0] >= b[0] else (b, a)
         diff = big[0] - small[0]
-        self.figures.append(computed(diff, unit_name, f"{big[2]} {big[1]} − {small[2]} {small[1]}"))
+        self.figures.append(computed(diff, unit_name, f"{show(big[0])} − {show(small[0])}（{big[2]} − {small[2]}）"))
         return self.answer(f"{big[2]} {big[1]}，{small[2]} {small[1]}；{big[2]}比{small[2]}多 {show(diff)} {unit_name}。")
 
     # ----- collections -------------------------------------------------------------------

@@ -41,6 +41,7 @@ class Settings:
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: str | None = None
     allowed_origins: tuple[str, ...] = ()
+    public_url: str | None = None  # where browsers reach the service (the demo page's widget address)
     max_question_chars: int = 500
     rate_limit_per_minute: int = 600
 
@@ -62,6 +63,7 @@ class Settings:
             telegram_webhook_url=env.get("TELEGRAM_WEBHOOK_URL") or None,
             telegram_webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET") or None,
             allowed_origins=origins,
+            public_url=env.get("BUDGETBOT_PUBLIC_URL") or None,
             max_question_chars=int(env.get("BUDGETBOT_MAX_QUESTION_CHARS", 500)),
             rate_limit_per_minute=int(env.get("BUDGETBOT_RATE_LIMIT", 600)),
         )

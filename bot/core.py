@@ -141,7 +141,7 @@ class Assistant:
         if parse.intent == "sum" and state.get("list_total") and not parse.mentions:
             unit = state.get("unit") or "万元"
             composer.cite_list()
-            composer.figures.append(computed(Decimal(state["list_total"]), unit, "上一回答所列各项金额之和"))
+            composer.figures.append(computed(Decimal(state["list_total"]), unit, " + ".join(state.get("list_values", []))))
             return composer.answer(f"以上合计 {state['list_total']} {unit}。"), parse
         handler = _HANDLERS.get(parse.intent or "", Composer.figure_answer)
         answer = handler(composer)

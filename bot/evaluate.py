@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from bot.answer import Answer
+from bot.trace import unverified
 
 _NUMBER = re.compile(r"(?<![\d.])\d[\d,]*(?:\.\d+)?")
 # identifiers, not figures: years, line numbers, list ordinals, codes
@@ -72,7 +73,7 @@ def untraced_numbers(answer: Answer) -> list[str]:
     return missing
 
 
-def check(question: dict, answer: Answer) -> list[str]:
+def check(question: dict, answer: Answer, conn=None) -> list[str]:
     problems = []
     if answer.status != question["status"]:
         problems.append(f"状态 {answer.status} ≠ {question['status']}")
@@ -91,6 +92,9 @@ def check(question: dict, answer: Answer) -> list[str]:
     untraced = untraced_numbers(answer)
     if untraced:
         problems.append(f"未溯源的数字 {untraced}")
+    wrong = unverified(conn, answer) if conn is not None else []
+    if wrong:
+        problems.append(f"未溯源：与存储或公式不符 {wrong}")
     return problems
 
 
@@ -101,5 +105,5 @@ def evaluate(assistant, questions: list[dict]) -> Report:
         for earlier in question.get("context", []):
             assistant.answer(earlier, session)
         answer = assistant.answer(question["question"], session)
-        results.append(Result(question, answer, check(question, answer)))
+        results.append(Result(question, answer, check(question, answer, assistant.conn)))
     return Report(results)

@@ -122,8 +122,9 @@ class TextAnswers:
         change = Decimal(delta["value"]) * (-1 if re.search(r"减少|下降", delta["label"]) else 1)
         before = now - change
         self.figures.append(Figure(delta["value"], delta["unit"], cite.table, delta["label"], None, None, line))
+        formula = f"{current['value']} − {change}" if change >= 0 else f"{current['value']} + {-change}"
         self.figures.append(Figure(f"{before:.2f}", current["unit"], None, None, None,
-                                   f"{current['value']} − ({change}) = {before:.2f}（{self.c.year}年数减去增加额）", None))
+                                   f"{formula}（{self.c.year}年数减去增加额）", None))
         return self.answer(f"公开文件没有直接列出{previous}年数，按说明推算：{self.c.year}年 {current['value']} {current['unit']}，"
                            f"{delta['label']} {delta['value']} {delta['unit']}，故{previous}年约为 {before:.2f} {current['unit']}。")
 

@@ -237,7 +237,7 @@ def main(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> int:
     import uvicorn
 
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, widget_endpoint=settings.public_url),
         host=host,
         port=port,
         proxy_headers=True,  # trusts X-Forwarded-For/-Proto from FORWARDED_ALLOW_IPS (default 127.0.0.1)

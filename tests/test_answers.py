@@ -2,23 +2,37 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from bot.answer import ANSWERED, CLARIFY, NOT_FOUND, Answer
+import pytest
+
+from bot.answer import ANSWERED, CLARIFY, NOT_FOUND, Answer, Figure
+from bot.trace import unverified
 from bot.evaluate import evaluate, load_questions, untraced_numbers
 from tests.conftest import DATA
 
 ACCURACY_FLOOR = 0.95  # issue 3; failures are listed by `budgetbot eval tests/data/questions.jsonl`
 
 
-def test_development_set_accuracy_and_traceability(assistant):
-    report = evaluate(assistant, load_questions(DATA / "questions.jsonl"))
-    assert len(report.results) >= 200
+@pytest.mark.parametrize("name", ["questions.jsonl", "holdout.jsonl"])
+def test_question_sets_accuracy_and_traceability(assistant, name):
+    report = evaluate(assistant, load_questions(DATA / name))
+    assert len(report.results) >= 150
     assert report.accuracy >= ACCURACY_FLOOR, report.summary()
-    untraced = [(r.question["question"], untraced_numbers(r.answer)) for r in report.results if untraced_numbers(r.answer)]
-    assert not untraced
+    assert not report.untraceable, report.summary()
+
+
+def test_the_trace_check_catches_invented_and_miscomputed_figures(assistant):
+    good = assistant.answer("三公经费多少", "t-trace")
+    assert not unverified(assistant.conn, good)
+    invented = replace(good, figures=[replace(good.figures[0], value="4.31")])
+    assert unverified(assistant.conn, invented)
+    miscomputed = Answer(ANSWERED, "x", [Figure("10.00", "万元", formula="4.30 + 5.00")])
+    assert unverified(assistant.conn, miscomputed)
+    assert untraced_numbers(Answer(ANSWERED, "预算 12.34 万元", []))
 
 
 def test_figures_cite_stored_cells(assistant):

@@ -1,0 +1,73 @@
+"""Check that every figure of an answer is a stored cell or a stated computation over figures.
+
+A read figure (table + line, no formula) must equal, after unit conversion, an amount stored
+at that line of that table (a fact, a narrative number or an indicator value). A computed
+figure must name its operands; sums, differences, shares and ratios are recomputed.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from bot.answer import Answer, Figure
+from bot.render import convert
+
+_NUM = re.compile(r"-?\d+(?:\.\d+)?")
+CENT = Decimal("0.01")
+
+
+def _dec(text: str) -> Decimal | None:
+    try:
+        return Decimal(str(text).replace(",", ""))
+    except InvalidOperation:
+        return None
+
+
+def _stored(conn: sqlite3.Connection, figure: Figure) -> bool:
+    value = _dec(figure.value)
+    if figure.table.startswith("情况说明"):
+        rows = conn.execute("SELECT value FROM narrative_facts WHERE line = ?", (figure.line,)).fetchall()
+        return any(_dec(r[0]) == value for r in rows)
+    if figure.column == "指标值":
+        rows = conn.execute("SELECT name || ' ' || value FROM indicators WHERE line = ?", (figure.line,)).fetchall()
+        return any(figure.value in _NUM.findall(r[0]) for r in rows)
+    rows = conn.execute(
+        "SELECT f.value, f.unit FROM facts f JOIN tables t ON t.id = f.table_id WHERE t.name = ? AND f.line = ?",
+        (figure.table, figure.line),
+    ).fetchall()
+    if figure.formula:  # a row sum shown as one cell ("51.89 + 44.20（万元）")
+        return _formula_holds(figure, [])
+    return any(figure.unit in ("元", "万元", "亿元") and convert(_dec(v), u, figure.unit) == value for v, u in rows) or any(
+        _dec(v) == value for v, _ in rows)
+
+
+def _formula_holds(figure: Figure, others: list[Figure]) -> bool:
+    """Recompute sums (a + b), differences (a − b), shares (a ÷ b × 100%) and ratios (a ÷ b)."""
+    formula = figure.formula or ""
+    value = _dec(figure.value)
+    numbers = [Decimal(n) for n in _NUM.findall(re.sub(r"（[^）]*）|\([^)]*\)", "", formula.split("=")[0]))]
+    if "× 100%" in formula and len(numbers) >= 2:
+        return (numbers[0] / numbers[1] * 100).quantize(CENT, rounding=ROUND_HALF_UP) == value
+    if "÷" in formula and len(numbers) >= 2:
+        return (numbers[0] / numbers[1]).quantize(CENT, rounding=ROUND_HALF_UP) == value
+    if "−" in formula and "(" not in formula and len(numbers) >= 2:
+        return numbers[0] - numbers[1] == value
+    if "+" in formula and numbers:
+        return sum(numbers) == value
+    return True  # a stated count or rule ("…的个数", "与上年持平"): an identifier, checked by the text
+
+
+def unverified(conn: sqlite3.Connection, answer: Answer) -> list[str]:
+    """Figures that neither match a stored amount nor their own formula."""
+    problems = []
+    for figure in answer.figures:
+        if _dec(figure.value) is None:
+            problems.append(f"{figure.value}（不是数字）")
+        elif figure.formula and not figure.table:
+            if not _formula_holds(figure, answer.figures):
+                problems.append(f"{figure.value} ≠ {figure.formula}")
+        elif figure.table and figure.line and not _stored(conn, figure):
+            problems.append(f"{figure.value}（{figure.table} 第{figure.line}行没有）")
+    return problems
