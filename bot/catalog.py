@@ -92,8 +92,7 @@ class Catalog:
             if unit["is_own"]:
                 aliases += list(self.lexicon.own_unit)
             elif not unit["is_department"]:
-                short = unit["name"][len(city.group(1)):] if city and unit["name"].startswith(city.group(1)) else unit["name"]
-                aliases += [short, short.replace("政务", "")]
+                aliases += [unit["short_name"], unit["short_name"].replace("政务", "")]
             kind_name = unit["name"] if not unit["is_department"] else self.department
             entity = self._add("unit", kind_name, unit["code"], tuple(aliases) + tuple(syn.get(unit["name"], ())))
             if unit["is_department"] or unit["is_own"]:
@@ -223,6 +222,13 @@ class Catalog:
         """(code, name, cell) of every function subject row, largest first."""
         rows = [r for r in self._facts.get((FUNC_TABLE, "合计"), ()) if r["row_kind"] == "item" and r["func_code"]]
         return sorted(((r["func_code"], r["row_label"], _cell(r)) for r in rows), key=lambda x: (-x[2].value, x[0]))
+
+    def vocabulary(self) -> set[str]:
+        """Words for jieba's dictionary: every name and alias, table names, indicator names."""
+        words = {alias for entity in self.entities for alias in entity.aliases}
+        words |= {norm(name) for name in self.tables}
+        words |= {norm(r[0]) for r in self.conn.execute("SELECT DISTINCT name FROM indicators WHERE document_id = ?", (self.doc_id,))}
+        return words
 
     def find(self, kind: str, name: str, code: str | None = None) -> Entity | None:
         return next((e for e in self.entities if e.kind == kind and e.name == name and (code is None or e.code == code)), None)

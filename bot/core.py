@@ -51,7 +51,7 @@ class Assistant:
         self.sessions = sessions or MemorySessionStore()
         ids = [r[0] for r in self.conn.execute("SELECT id FROM documents ORDER BY year DESC, id")]
         self.catalogs = [Catalog(self.conn, doc_id, lexicon) for doc_id in ids]
-        words = {alias for cat in self.catalogs for e in cat.entities for alias in e.aliases}
+        words = set().union(*(catalog.vocabulary() for catalog in self.catalogs))
         self.tokenizer = build_tokenizer(words, cache_dir)
         self._understood: OrderedDict[str, tuple[Catalog, Parse]] = OrderedDict()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 import tempfile
@@ -27,6 +28,7 @@ from db.recognise import Recognised, is_amount, parse_amount, recognise
 from db.template import Template, load_template
 
 SCHEMA = Path(__file__).with_name("schema.sql")
+SCHEMA_VERSION = 2  # raise when schema.sql or what is extracted changes: old databases are rebuilt
 SOURCE_SUFFIXES = {".txt", ".md"}
 PROJECT_NAME_CUTOFF = 80  # rapidfuzz ratio for the same project named in two tables
 
@@ -153,10 +155,12 @@ def _write_units(conn: sqlite3.Connection, doc_id: int, parsed: Parsed) -> None:
     """Units by code; the shortest code is the department, a longer one named like it is 本级."""
     codes = sorted(parsed.units, key=lambda c: (len(c), c))
     top = codes[0] if codes else None
+    city = re.match(r"^(.{2,3}?[市省县区])", parsed.doc.department)
     for code in codes:
         name = parsed.units[code]
-        conn.execute("INSERT OR REPLACE INTO units VALUES (?, ?, ?, ?, ?)", (
-            doc_id, code, name, int(code == top), int(code != top and name == parsed.units[top]),
+        short = name[len(city.group(1)):] if city and name.startswith(city.group(1)) else name
+        conn.execute("INSERT OR REPLACE INTO units VALUES (?, ?, ?, ?, ?, ?)", (
+            doc_id, code, name, short, int(code == top), int(code != top and name == parsed.units[top]),
         ))
 
 
@@ -245,6 +249,7 @@ def _write_form_rows(conn, doc_id: int, parsed: Parsed, table_id: int) -> None:
 
 def create_schema(conn: sqlite3.Connection) -> None:
     conn.executescript(SCHEMA.read_text(encoding="utf-8"))
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
 def ingest(db_path: Path, paths: list[Path], *, replace_all: bool = False) -> list[Parsed]:
@@ -258,13 +263,14 @@ def ingest(db_path: Path, paths: list[Path], *, replace_all: bool = False) -> li
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        if db_path.exists() and not replace_all:
-            shutil.copyfile(db_path, tmp)
-        else:
+        fresh = replace_all or not _current_schema(db_path)
+        if fresh:
             tmp.unlink()
+        else:
+            shutil.copyfile(db_path, tmp)
         conn = sqlite3.connect(tmp)
         try:
-            if replace_all or not db_path.exists():
+            if fresh:
                 create_schema(conn)
             with conn:
                 for item in parsed:
@@ -284,6 +290,8 @@ def stale(db_path: Path, sources: list[Path]) -> bool:
     try:
         conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
         try:
+            if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                return True
             loaded = dict(conn.execute("SELECT source_file, sha256 FROM documents"))
         finally:
             conn.close()
@@ -295,9 +303,22 @@ def stale(db_path: Path, sources: list[Path]) -> bool:
     return False
 
 
+def _current_schema(db_path: Path) -> bool:
+    if not db_path.exists():
+        return False
+    try:
+        conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+        try:
+            return conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        return False
+
+
 def ensure_database(db_path: Path, sources_dir: Path) -> Path:
     """Build the database from the bundled sources on first use or when a source changed."""
     sources = source_files(sources_dir)
     if stale(db_path, sources):
-        ingest(db_path, sources, replace_all=not db_path.exists())
+        ingest(db_path, sources, replace_all=not _current_schema(db_path))
     return db_path

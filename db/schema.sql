@@ -1,6 +1,7 @@
 -- Budget knowledge base. Amounts are exact: `value` is decimal text as printed (in the
 -- table's `unit`), `fen` the same amount as an integer number of 分 for sorting and sums.
 -- Codes are TEXT (款 '03' keeps its zero). Every fact knows its document, table, row and line.
+-- PRAGMA user_version is SCHEMA_VERSION in db/load.py: a database of another version is rebuilt.
 
 CREATE TABLE documents (
     id INTEGER PRIMARY KEY,
@@ -61,6 +62,7 @@ CREATE TABLE units (
     document_id INTEGER NOT NULL REFERENCES documents(id),
     code TEXT NOT NULL,
     name TEXT NOT NULL,
+    short_name TEXT NOT NULL,          -- without the city prefix: 政务大数据中心 (bot/catalog.py adds 本级 words)
     is_department INTEGER NOT NULL,    -- the whole department (汇总)
     is_own INTEGER NOT NULL,           -- the department's own unit (本级 / 局机关)
     PRIMARY KEY (document_id, code)

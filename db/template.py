@@ -60,6 +60,7 @@ def title_key(title: str, department: str = "") -> str:
     text = _YEAR.sub("", text)
     text = _NUMBERING.sub("", text)
     text = _YEAR.sub("", text)
+    text = re.sub(r"^年度?", "", text)  # "2026年" split from its title by PDF extraction
     return text.replace("单位", "部门")
 
 

@@ -124,3 +124,36 @@ def test_audit_passes_the_consistent_fixture(tmp_path):
     ingest(path, [FIXTURE])
     checks = audit(path)
     assert checks and not [c for c in checks if c.status == "fail"]
+
+
+@pytest.mark.parametrize("title, name", [
+    ("一、部门收支总体情况表", "部门收支总体情况表"),
+    ('八、一般公共预算"三公"经费支出情况表', "一般公共预算“三公”经费支出情况表"),
+    ("表八 年财政拨款 三公 经费支出情况表", "一般公共预算“三公”经费支出情况表"),  # 重庆
+    ("2026年部门整体支出绩效目标表", "部门（单位）整体绩效目标表"),  # 长沙
+    ("2026年项目支出绩效目标表", "部门预算项目绩效目标汇总表"),
+    ("本年支出总体情况表", "部门支出总体情况表"),  # 广州
+    ("单位收支总体情况表", "部门收支总体情况表"),
+    ("表九 年政府采购预算明细表", "政府采购预算明细表"),
+])
+def test_title_variants_map_to_standard_tables(title, name):
+    from db.template import load_template
+
+    assert load_template().table_by_title(title).name == name
+
+
+def test_schema_change_rebuilds_the_database(tmp_path):
+    from db.load import ensure_database
+    from tests.conftest import SEED
+
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    (sources / SEED.name).write_bytes(SEED.read_bytes())
+    db = tmp_path / "b.sqlite"
+    ensure_database(db, sources)
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    ensure_database(db, sources)
+    assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone()[0] > 1
