@@ -18,6 +18,7 @@ from bot.textual import TextAnswers
 from bot.understand import Parse
 
 DEFAULT_SUGGESTIONS = ["三公经费多少", "大数据中心项目有哪些", "人员经费占基本支出多少"]
+_WHOLE_BUDGET = ("预算", "总预算", "部门预算", "全年预算", "预算总数", "收入", "支出", "总收入", "总支出", "钱")
 MAX_OPTIONS = 8
 
 
@@ -134,11 +135,12 @@ class Composer(TextAnswers):
         if not targets:
             targets = [m for m in self.p.mentions if m.entity.kind == "unit"]
             unit = None
-        if not targets and self.key() in ("预算", "总预算", "部门预算", "全年预算", "预算总数"):
+        if not targets and (self.key() in _WHOLE_BUDGET or (not self.key() and re.search(r"一共|总共|总的", self.p.text))):
             return self.figure_answer_of(self.measure_entity("收支总计"))
         if not targets:
-            return (self.partial_name_clarify() or self.section_answer() or self.sentence_answer()
-                    or self.not_found("没有在这份预算中找到你问的项目或科目。"))
+            return (self.partial_name_clarify() or self.section_answer() or self.sentence_answer(labelled=True)
+                    or self.not_found(f"这份预算没有单列“{self.key()}”的数字。" if self.key() and not re.search(r"\d", self.key())
+                                      else "没有在这份预算中找到你问的项目或科目。"))
         crossed = self.crossed_answer()
         if crossed is not None:
             return crossed
@@ -245,9 +247,10 @@ class Composer(TextAnswers):
         elif unit and len(measures) == 1:
             part, whole = self.value_of(measures[0], unit), self.value_of(measures[0])
         elif len(measures) >= 2:
-            part, whole = self.value_of(measures[0]), self.value_of(measures[1])
-        elif measures and self.narrative_amount():
-            part, whole = self.narrative_amount(), self.value_of(measures[0])
+            first, second = self._part_and_whole(measures[0], measures[1])
+            part, whole = self.value_of(first), self.value_of(second)
+        elif measures and (stated := self.narrative_amount()):
+            part, whole = stated, self.value_of(measures[0])
         elif measures:
             entity = measures[0]
             parent = self.c.lexicon.measures[entity.name].parent if entity.kind == "measure" else None
@@ -275,6 +278,26 @@ class Composer(TextAnswers):
         times = (a[0] / b[0]).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
         self.figures.append(computed(times, "倍", f"{show(a[0])} ÷ {show(b[0])}（{a[2]} ÷ {b[2]}）"))
         return self.answer(f"{a[2]} {a[1]}，是{b[2]} {b[1]}的 {times} 倍。")
+
+    def _part_and_whole(self, a: Entity, b: Entity) -> tuple[Entity, Entity]:
+        """Which of two named things is the part: "A占B" → A; "A里B占多少" → B; else the one inside the other."""
+        text = self.p.text
+        at = {id(m.entity): m.start for m in self.p.mentions}
+        share_at = text.find("占")
+        if share_at >= 0 and at[id(a)] < share_at < at[id(b)]:
+            return a, b
+        if share_at >= 0 and max(at[id(a)], at[id(b)]) < share_at:
+            between = text[min(at[id(a)], at[id(b)]):max(at[id(a)], at[id(b)])]
+            if re.search(r"里|中|当中|之中|其中", between):
+                return (b, a) if at[id(a)] < at[id(b)] else (a, b)
+        if a.kind == "measure" and b.kind == "measure" and self._inside(b.name, a.name):
+            return b, a
+        return a, b
+
+    def _inside(self, name: str, whole: str) -> bool:
+        """Whether measure `name` is (a part of a part of …) measure `whole`."""
+        parent = self.c.lexicon.measures[name].parent
+        return parent is not None and (parent == whole or self._inside(parent, whole))
 
     def narrative_amount(self) -> tuple[Decimal, str, str] | None:
         """An amount the question names that only the narrative states (政府采购预算 257.7 万元)."""
@@ -335,6 +358,10 @@ class Composer(TextAnswers):
             else:
                 items = [(f"{code} {name}", c) for code, name, c in self.c.subjects() if code.startswith(group.code)]
             return f"{group.name}（{group.code}）下的科目", items
+        if "单位" in text and "项目" not in text and not measures:
+            units = [u for u in self.c.units if not u["is_department"]]
+            rows = [(u["name"], c) for u in units for c in self.c.measure(self.c.lexicon.measures["收支总计"], u["code"])[:1]]
+            return "所属单位", sorted(rows, key=lambda x: -x[1].value)
         if re.search(r"类级|哪一类|哪类|哪个类|各类|类支出|大类|几类", text):
             rows = self.c.overview_rows("支出")
             return "支出功能分类（类）", sorted((r for r in rows if r[1].value > 0), key=lambda x: -x[1].value)
@@ -362,6 +389,11 @@ class Composer(TextAnswers):
         nth = re.search(r"第\d+", self.p.text)
         picked = ordered[n - 1:n] if nth else ordered[:n]
         lines = [f"{ordered.index((name, c)) + 1}. {name}：{self.fig(c).value} {self.unit or c.unit}" for name, c in picked]
+        if len(picked) > 1 and re.search(r"加起来|合计|一共|总共|共多少", self.p.text):
+            target = self.unit or picked[0][1].unit
+            values = [convert(c.value, c.unit, target) for _, c in picked]
+            self.figures.append(computed(sum(values), target, " + ".join(show(v) for v in values)))
+            lines.append(f"合计 {show(sum(values))} {target}")
         if nth or n == 1:
             head = f"{what}中金额{'第 ' + self.count(n, '名', None, '名次') + ' 位' if nth else ('最少' if smallest else '最多')}的是"
         else:

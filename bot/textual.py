@@ -18,12 +18,13 @@ from bot.render import computed, convert, show
 _QUESTION_WORDS = re.compile(
     r"多少钱|是多少|有多少|多少|是什么|什么|怎么样|请问|一下|的|吗|呢|啊|了|是|有没有|有|这个局|这个|那个|那|局里|"
     r"为什么|为何|为啥|原因|比上年|比去年|和去年比|跟去年比|与上年相比|变化|有哪些|哪些|包括|几条|几个|几辆|几台|多少个|"
-    r"现在|目前|一共|总共|现有|我们|你们|请|帮我|查一下|查查|看看|"
+    r"现在|目前|一共|总共|现有|我们|你们|请|帮我|查一下|查查|看看|其中|"
     r"主要用于|用于|[?？。，,!！\s]"
 )
 _TRAILING = re.compile(r"(要求|目标|指标值|指标|是多少|多少|占|比例|比重|百分比|百分之几|增加|增长|减少|下降|变化|多了|少了)+$")
 _CHANGE = re.compile(r"增加|增长|减少|下降|持平|相比|比上年|增减")
 SENTENCE_CUTOFF = 70
+LABEL_CUTOFF = 66  # rapidfuzz partial ratio: the asked words must (mostly) be what names the number
 SECTION_CUTOFF = 90
 
 
@@ -45,9 +46,14 @@ class TextAnswers:
             terms = [self.state["focus"]["name"]]
         return [norm(t) for t in terms if t]
 
-    def _best_sentence(self, change: bool, why: bool) -> tuple[int, str, str, str] | None:
-        """(line, heading, sentence or paragraph, paragraph) of the narrative that best answers."""
+    def _best_sentence(self, change: bool, why: bool, labelled: bool = False) -> tuple[int, str, str, str] | None:
+        """(line, heading, sentence or paragraph, paragraph) of the narrative that best answers.
+
+        `labelled`: only sentences where the asked words name one of the sentence's numbers (a
+        question for an amount must not be answered by a sentence that merely mentions the word)."""
         key = self.key()
+        if len(key) < 2 and self._focus_terms():
+            key = ""  # one stray character next to a named subject says nothing
         focus = self._focus_terms() or ([norm("收入总计"), norm("支出总计")] if change and len(key) < 2 else [])
         counted = re.search(r"(?:几|多少)(辆|台|个|项|家|人|次|条)", self.p.text)
         if not focus and len(key) < (1 if counted else 2):
@@ -55,6 +61,8 @@ class TextAnswers:
         parts = [k for k in re.split(r"和|与|及|、", key) if k] or [key]
         best, best_score = None, 0.0
         for line, heading, sentence, paragraph, context in self.c.sentences:
+            if labelled and not self._names_a_number(line, sentence, parts):
+                continue
             f_score = max((fuzz.partial_ratio(t, context) for t in focus), default=0)
             k_sentence = sum(fuzz.partial_ratio(k, norm(heading + sentence)) for k in parts) / len(parts) if key else 0
             k_paragraph = sum(fuzz.partial_ratio(k, context) for k in parts) / len(parts) if len(parts) > 1 else 0
@@ -73,11 +81,15 @@ class TextAnswers:
                 best, best_score = (line, heading, paragraph if whole else sentence, paragraph), score
         return best if best_score >= SENTENCE_CUTOFF else None
 
-    def sentence_answer(self, why: bool = False) -> Answer | None:
+    def _names_a_number(self, line: int, sentence: str, parts: list[str]) -> bool:
+        return any(f["line"] == line and f["clause"] in sentence and any(
+            len(p) >= 2 and fuzz.partial_ratio(p, norm(f["label"])) >= LABEL_CUTOFF for p in parts) for f in self.c.narrative)
+
+    def sentence_answer(self, why: bool = False, labelled: bool = False) -> Answer | None:
         """The narrative sentence that best states what is asked, with its numbers as figures."""
         change = self.p.intent in ("change", "why")
         why = why or self.p.intent == "why"
-        best = self._best_sentence(change, why)
+        best = self._best_sentence(change, why, labelled)
         if best is None:
             return None
         line, heading, sentence, paragraph = best
@@ -201,18 +213,23 @@ class TextAnswers:
             picked = [r for s, r in scored if s == best and s >= 70]
         if not picked:
             return self.sentence_answer() or self.not_found("没有找到这个绩效指标。")
+        lines = self._indicator_lines(picked)
+        if projects:
+            self.remember(projects[0])
+        head = f"“{projects[0].name}”的绩效指标" if projects else f"{self.c.department}整体绩效目标"
+        return self.answer(head + "：\n" + "\n".join(lines))
+
+    def _indicator_lines(self, rows: list) -> list[str]:
+        """One line per indicator; its numbers become figures read from the indicator's row."""
         lines = []
-        for r in picked:
+        for r in rows:
             lines.append(f"· {r['level1'] + '：' if r['level1'] else ''}{r['name']} {r['value']}")
             for number in re.findall(r"\d+(?:\.\d+)?", r["name"] + " " + r["value"]):
                 self.figures.append(Figure(number, "", r["tname"], r["name"], "指标值", None, r["line"]))
             citation = Citation(self.c.source, r["tname"], r["name"], r["line"])
             if citation not in self.citations:
                 self.citations.append(citation)
-        if projects:
-            self.remember(projects[0])
-        head = f"“{projects[0].name}”的绩效指标" if projects else f"{self.c.department}整体绩效目标"
-        return self.answer(head + "：\n" + "\n".join(lines))
+        return lines
 
     def unlinked_indicators(self, project: str) -> Answer:
         """A project whose indicator group could not be linked: show the candidate groups, marked unconfirmed."""
@@ -222,14 +239,7 @@ class TextAnswers:
             (self.c.doc_id, f"%{project}%")).fetchall()
         if not groups:
             return self.not_found(f"“{project}”在项目绩效目标汇总表中没有能可靠对应的指标组（见 budgetbot audit）。")
-        lines = []
-        for r in groups:
-            lines.append(f"· {r['level1']}：{r['name']} {r['value']}")
-            for number in re.findall(r"\d+(?:\.\d+)?", r["name"] + " " + r["value"]):
-                self.figures.append(Figure(number, "", r["tname"], r["name"], "指标值", None, r["line"]))
-            citation = Citation(self.c.source, r["tname"], r["name"], r["line"])
-            if citation not in self.citations:
-                self.citations.append(citation)
+        lines = self._indicator_lines(groups)
         note = groups[0]["link_note"]
         return self.answer(f"“{project}”的绩效指标无法确认：项目绩效目标汇总表的指标与项目行没有对齐，{note}。"
                            f"可能属于它的第 {groups[0]['group_no']} 组指标如下（未确认）：\n" + "\n".join(lines))

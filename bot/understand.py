@@ -126,7 +126,7 @@ def understand(normalized: Normalized, catalog: Catalog, lexicon: Lexicon, token
         if pattern.search(text):
             parse.intent = name
             break
-    top = re.search(r"(?:前|第|排前)(\d+)", text)
+    top = re.search(r"(?:前|第|排前|最[大小多少高低]的?)(\d+)", text)
     if top:
         parse.top = int(top.group(1))
     covered = "".join(m.text for m in parse.mentions)
