@@ -58,6 +58,10 @@ class Catalog:
         self.department, self.year, self.kind, self.source = doc["department"], doc["year"], doc["kind"], doc["source_file"]
         self.tables = {r["name"]: r for r in conn.execute("SELECT * FROM tables WHERE document_id = ? ORDER BY position", (doc_id,))}
         self.units = conn.execute("SELECT * FROM units WHERE document_id = ? ORDER BY code", (doc_id,)).fetchall()
+        city = re.match(r"^(.{2,3}?[市省县区])", self.department)
+        # how questions name this department: full name, or without its city (农业农村局)
+        self.department_names = {self.department} | ({self.department[len(city.group(1)):]} if city else set()) | {
+            u["name"] for u in self.units}
         self.entities: list[Entity] = []
         self._build()
         # lookup tables for linking, built once: (alias, entity) pairs, and character pairs per alias

@@ -13,12 +13,12 @@ from pathlib import Path
 
 from decimal import Decimal
 
-from bot.answer import ANSWERED, NOT_FOUND, Answer, Citation, Figure
+from bot.answer import ANSWERED, CLARIFY, NOT_FOUND, Answer, Citation, Figure
 from bot.catalog import Catalog
 from bot.compose import DEFAULT_SUGGESTIONS, Composer
 from bot.config import Settings
 from bot.lexicon import Lexicon, load_lexicon
-from bot.normalize import normalize
+from bot.normalize import Normalized, normalize
 from bot.render import computed
 from bot.segment import build_tokenizer, segment
 from bot.sessions import MemorySessionStore, SessionStore
@@ -53,7 +53,7 @@ class Assistant:
         self.catalogs = [Catalog(self.conn, doc_id, lexicon) for doc_id in ids]
         words = set().union(*(catalog.vocabulary() for catalog in self.catalogs))
         self.tokenizer = build_tokenizer(words, cache_dir)
-        self._understood: OrderedDict[str, tuple[Catalog, Parse]] = OrderedDict()
+        self._understood: OrderedDict[tuple[int, str], Parse] = OrderedDict()
 
     @classmethod
     def open(cls, settings: Settings) -> "Assistant":
@@ -116,10 +116,15 @@ class Assistant:
     def _answer(self, question: str, state: dict) -> tuple[Answer, Parse | None]:
         if not self.catalogs:
             return Answer(NOT_FOUND, "还没有加载任何预算公开文件。请先运行 budgetbot ingest。"), None
-        understood = self._understand(question)
-        if understood is None:
+        normalized = self._normalized(question)
+        if not any(ch.isalnum() for ch in normalized.text):
             return Answer(NOT_FOUND, "请输入一个关于部门预算的问题，例如“三公经费多少”。", suggestions=DEFAULT_SUGGESTIONS[:3]), None
-        catalog, cached = understood
+        catalog = self._catalog(normalized.text, state)
+        if catalog is None:
+            options = [f"{c.department}{c.year}年{c.kind}：{question.strip()}" for c in self.catalogs]
+            return Answer(CLARIFY, "已加载多个部门或年度的预算，请问你问的是哪一份？", options=options[:8]), None
+        state["doc"] = catalog.doc_id
+        cached = self._understand(question, normalized, catalog)
         parse = replace(cached, mentions=list(cached.mentions))  # follow-ups edit the parse; the cache keeps its own
         self._follow_up(parse, catalog, state)
         composer = Composer(catalog, parse, state)
@@ -149,31 +154,31 @@ class Assistant:
             answer = Composer(catalog, parse, state).figure_answer()
         return answer, parse
 
-    def _understand(self, question: str) -> tuple[Catalog, Parse] | None:
-        """Normalise, segment and link a question; the same words always mean the same, so it is cached."""
-        cached = self._understood.get(question)
+    def _normalized(self, question: str) -> Normalized:
+        return normalize(question, self.lexicon.typos, self.lexicon.english)
+
+    def _understand(self, question: str, normalized: Normalized, catalog: Catalog) -> Parse:
+        """Segment and link a question against one document; the same words mean the same, so it is cached."""
+        key = (catalog.doc_id, question)
+        cached = self._understood.get(key)
         if cached is not None:
-            self._understood.move_to_end(question)
+            self._understood.move_to_end(key)
             return cached
-        normalized = normalize(question, self.lexicon.typos, self.lexicon.english)
-        if not any(ch.isalnum() for ch in normalized.text):
-            return None
-        catalog = self._catalog(normalized.text)
-        result = catalog, understand(normalized, catalog, self.lexicon, segment(self.tokenizer, normalized.text))
-        self._understood[question] = result
+        parse = understand(normalized, catalog, self.lexicon, segment(self.tokenizer, normalized.text))
+        self._understood[key] = parse
         if len(self._understood) > UNDERSTOOD_CACHE:
             self._understood.popitem(last=False)
-        return result
+        return parse
 
-    def _catalog(self, text: str) -> Catalog:
-        """The document a question is about: named by department or year, else the newest."""
-        for catalog in self.catalogs:
-            if catalog.department in text:
-                return catalog
-        for catalog in self.catalogs:
-            if str(catalog.year) in text:
-                return catalog
-        return self.catalogs[0]
+    def _catalog(self, text: str, state: dict) -> Catalog | None:
+        """The document a question is about: the one it names (department, year), else the session's,
+        else the only one loaded; None when several are loaded and nothing says which."""
+        named = [c for c in self.catalogs if any(name in text for name in c.department_names)] or self.catalogs
+        dated = [c for c in named if str(c.year) in text] or named
+        if len(dated) == 1:
+            return dated[0]
+        current = next((c for c in dated if c.doc_id == state.get("doc")), None)
+        return current or (dated[0] if len({(c.department, c.year) for c in dated}) == 1 else None)
 
     def _follow_up(self, parse: Parse, catalog: Catalog, state: dict) -> None:
         """Fill in what a short follow-up leaves out, from the session's previous questions."""

@@ -70,3 +70,25 @@ def test_any_text_gets_a_valid_answer(assistant, text):
     assert isinstance(answer, Answer) and answer.status in (ANSWERED, CLARIFY, NOT_FOUND)
     assert isinstance(answer.text, str) and answer.text
     assert not untraced_numbers(answer) or answer.status != NOT_FOUND
+
+
+def test_several_departments_ask_which_then_keep_to_it(tmp_path):
+    from pathlib import Path
+
+    from bot.config import KNOWLEDGE_DIR
+    from bot.core import Assistant
+    from bot.lexicon import load_lexicon
+    from db.load import ingest
+    from tests.conftest import FIXTURE, SEED
+
+    db = tmp_path / "two.sqlite"
+    ingest(db, [SEED, FIXTURE])
+    assistant = Assistant(db, load_lexicon(KNOWLEDGE_DIR), Path(tmp_path / "cache"))
+    ask = assistant.answer("三公经费多少", "two")
+    assert ask.status == CLARIFY and len(ask.options) == 2 and not ask.figures
+    chosen = assistant.answer(next(o for o in ask.options if "青山" in o), "two")
+    assert "369000.00 元" in chosen.text and "青山市农业农村局" in chosen.text
+    assert "10057301.97" in assistant.answer("人员经费呢", "two").text  # the session keeps to 青山
+    nanyang = assistant.answer("南阳市行政审批和政务信息管理局的三公经费多少", "other")
+    assert "4.30 万元" in nanyang.text
+    assert "8054457.70" in assistant.answer("青山市农业技术推广站预算多少", "third").text
