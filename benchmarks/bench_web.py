@@ -168,9 +168,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(app: str, port: int, db: Path, http: str, loop: str, access_log: bool) -> subprocess.Popen:
+def start_server(app: str, port: int, db: Path, http: str, loop: str, access_log: bool, workers: int = 1) -> subprocess.Popen:
     env = {
         **os.environ,
+        **({"BUDGETBOT_SESSIONS": str(db.parent / "sessions.sqlite")} if workers > 1 else {}),
         "BUDGETBOT_DB": str(db),
         "BUDGETBOT_CACHE": str(db.parent / "cache"),
         "BUDGETBOT_RATE_LIMIT": "1000000000",  # one client address makes every request here
@@ -178,7 +179,7 @@ def start_server(app: str, port: int, db: Path, http: str, loop: str, access_log
     }
     command = [
         sys.executable, "-m", "uvicorn", "--factory", app,
-        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
         "--http", http, "--loop", loop, "--log-level", "warning",
     ]
     if not access_log:
@@ -207,6 +208,7 @@ def main() -> int:
     parser.add_argument("--core", default="real", choices=["real", "null"], help="null: canned answers, web stack only")
     parser.add_argument("--app", default=None, help="uvicorn app factory to load (overrides --core)")
     parser.add_argument("--access-log", action="store_true", help="keep uvicorn's per-request access log on")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn workers (>1 shares sessions in SQLite)")
     args = parser.parse_args()
     if str(ROOT) not in sys.path:  # run as a script from a checkout: import the project for the core ceiling
         sys.path.insert(0, str(ROOT))
@@ -215,7 +217,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-web-") as tmp:
         port = free_port()
         app = args.app or {"real": "bot.web:app_from_env", "null": "benchmarks.bench_web:null_core_app"}[args.core]
-        server = start_server(app, port, Path(tmp) / "budget.sqlite", args.http, args.loop, args.access_log)
+        server = start_server(app, port, Path(tmp) / "budget.sqlite", args.http, args.loop, args.access_log, args.workers)
         try:
             print(f"app={app} uvicorn http={args.http} loop={args.loop} access_log={args.access_log}, {os.cpu_count()} cores")
             if args.core == "real" and args.app is None:

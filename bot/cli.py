@@ -142,7 +142,7 @@ def cmd_serve(args, settings: Settings) -> int:
     """Serve the HTTP API, the widget and its demo page (default http://127.0.0.1:8000)."""
     from bot.web import main
 
-    return main(settings, args.host, args.port)
+    return main(settings, args.host, args.port, args.workers)
 
 
 def cmd_telegram(args, settings: Settings) -> int:
@@ -178,6 +178,8 @@ def parser() -> argparse.ArgumentParser:
         elif name in ("serve", "telegram"):
             p.add_argument("--host", default="127.0.0.1", help="address to listen on (telegram: webhook mode only)")
             p.add_argument("--port", type=int, default=8000)
+            if name == "serve":
+                p.add_argument("--workers", type=int, default=1, help="server processes; they share sessions in SQLite")
     return top
 
 

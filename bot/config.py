@@ -35,6 +35,7 @@ class Settings:
     sources_dir: Path = SOURCES_DIR
     knowledge_dir: Path = KNOWLEDGE_DIR
     cache_dir: Path = PROJECT_ROOT / ".cache"
+    sessions_path: Path | None = None  # a SQLite file shared by several processes; None keeps sessions in memory
     telegram_token: str | None = None
     telegram_base_url: str = DEFAULT_TELEGRAM_URL
     telegram_allowed_users: frozenset[int] = field(default_factory=frozenset)
@@ -57,6 +58,7 @@ class Settings:
             db_path=Path(env.get("BUDGETBOT_DB", DEFAULT_DB)),
             sources_dir=Path(env.get("BUDGETBOT_SOURCES", SOURCES_DIR)),
             cache_dir=Path(env.get("BUDGETBOT_CACHE", PROJECT_ROOT / ".cache")),
+            sessions_path=Path(env["BUDGETBOT_SESSIONS"]) if env.get("BUDGETBOT_SESSIONS") else None,
             telegram_token=env.get("TELEGRAM_BOT_TOKEN") or None,
             telegram_base_url=env.get("TELEGRAM_BASE_URL") or DEFAULT_TELEGRAM_URL,
             telegram_allowed_users=_split_ids(env.get("TELEGRAM_ALLOWED_USERS", "")),

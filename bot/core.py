@@ -21,7 +21,7 @@ from bot.lexicon import Lexicon, load_lexicon
 from bot.normalize import Normalized, normalize
 from bot.render import computed
 from bot.segment import build_tokenizer, segment
-from bot.sessions import MemorySessionStore, SessionStore
+from bot.sessions import MemorySessionStore, SessionStore, SqliteSessionStore
 from bot.catalog import Entity
 from bot.understand import Mention, Parse, understand
 
@@ -61,7 +61,8 @@ class Assistant:
         from db.load import ensure_database
 
         ensure_database(settings.db_path, settings.sources_dir)
-        return cls(settings.db_path, load_lexicon(settings.knowledge_dir), settings.cache_dir)
+        sessions = SqliteSessionStore(settings.sessions_path) if settings.sessions_path else None
+        return cls(settings.db_path, load_lexicon(settings.knowledge_dir), settings.cache_dir, sessions)
 
     def overview(self) -> list[dict]:
         return [

@@ -229,19 +229,27 @@ def create_app(
 
 def app_from_env() -> Starlette:
     """Factory for running under another ASGI server: `uvicorn --factory bot.web:app_from_env`."""
-    return create_app(Settings.from_env())
+    settings = Settings.from_env()
+    return create_app(settings, widget_endpoint=settings.public_url)
 
 
-def main(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> int:
-    """Serve the API, widget and demo page with uvicorn until interrupted."""
+def main(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> int:
+    """Serve the API, widget and demo page with uvicorn until interrupted.
+
+    With several workers, conversations live in a SQLite file all of them share (BUDGETBOT_SESSIONS,
+    default .cache/sessions.sqlite), and the database is built once before they start."""
+    import os
+
     import uvicorn
 
-    uvicorn.run(
-        create_app(settings, widget_endpoint=settings.public_url),
-        host=host,
-        port=port,
-        proxy_headers=True,  # trusts X-Forwarded-For/-Proto from FORWARDED_ALLOW_IPS (default 127.0.0.1)
-        server_header=False,
-        log_level="info",
-    )
+    from db.load import ensure_database
+
+    options = dict(host=host, port=port, proxy_headers=True, server_header=False, log_level="info")
+    # proxy_headers trusts X-Forwarded-For/-Proto from FORWARDED_ALLOW_IPS (default 127.0.0.1)
+    if workers <= 1:
+        uvicorn.run(create_app(settings, widget_endpoint=settings.public_url), **options)
+        return 0
+    ensure_database(settings.db_path, settings.sources_dir)
+    os.environ.setdefault("BUDGETBOT_SESSIONS", str(settings.sessions_path or settings.cache_dir / "sessions.sqlite"))
+    uvicorn.run("bot.web:app_from_env", factory=True, workers=workers, **options)
     return 0

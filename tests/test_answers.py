@@ -92,3 +92,16 @@ def test_several_departments_ask_which_then_keep_to_it(tmp_path):
     nanyang = assistant.answer("南阳市行政审批和政务信息管理局的三公经费多少", "other")
     assert "4.30 万元" in nanyang.text
     assert "8054457.70" in assistant.answer("青山市农业技术推广站预算多少", "third").text
+
+
+def test_sessions_in_sqlite_are_shared_between_processes(settings, assistant, tmp_path):
+    from bot.core import Assistant
+    from bot.lexicon import load_lexicon
+    from bot.sessions import SqliteSessionStore
+
+    store = tmp_path / "sessions.sqlite"
+    first, second = (Assistant(settings.db_path, load_lexicon(settings.knowledge_dir), settings.cache_dir,
+                               SqliteSessionStore(store)) for _ in range(2))
+    first.answer("局本级预算多少", "shared")
+    assert "1359.80" in second.answer("那大数据中心呢？", "shared").text
+    assert second.last_answer("shared").citations
