@@ -10,8 +10,8 @@ import re
 import sqlite3
 import unicodedata
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
 from decimal import Decimal
+from functools import cached_property, lru_cache
 
 from bot.lexicon import Lexicon, Measure
 
@@ -126,7 +126,7 @@ class Catalog:
         for row in self.conn.execute("SELECT term FROM glossary WHERE document_id = ?", (self.doc_id,)):
             self._add("term", row["term"])
         present = {e.code[:3] for e in self.entities if e.kind in ("func", "econ") and e.code}
-        for scheme, classes in self.lexicon.classes.items():
+        for classes in self.lexicon.classes.values():
             for code, name in classes.items():
                 if code in present:
                     short = re.sub(r"支出$", "", name)

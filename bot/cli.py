@@ -30,7 +30,7 @@ def cmd_ingest(args, settings: Settings) -> int:
         print(f"无法读取文件：{error}", file=sys.stderr)
         return 1
     for item in loaded:
-        facts = sum(len(r.facts) for _, _, rows in item.grids for r in rows)
+        facts = sum(len(r.facts) for _, rows in item.grids for r in rows)
         print(f"已加载 {item.path.name}：{item.doc.department} {item.doc.year}年{item.doc.kind}，{len(item.doc.tables)} 张表，{facts} 个金额")
     print(f"数据库：{settings.db_path}（用时 {time.perf_counter() - started:.2f} 秒）")
     return 0

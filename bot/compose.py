@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from decimal import ROUND_HALF_UP, Decimal
 
-from bot.answer import ANSWERED, CLARIFY, NOT_FOUND, Answer, Citation, Figure
 from rapidfuzz import fuzz
 
+from bot.answer import ANSWERED, CLARIFY, NOT_FOUND, Answer, Citation, Figure
 from bot.catalog import ECON_TABLE, Catalog, Cell, Entity, norm
 from bot.render import amount_text, citation, computed, convert, figure, percent, show
 from bot.textual import TextAnswers

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import OrderedDict
-from dataclasses import replace
 import sqlite3
 import threading
 import uuid
-from pathlib import Path
-
+from collections import OrderedDict
+from dataclasses import replace
 from decimal import Decimal
+from pathlib import Path
 
 from bot.answer import ANSWERED, CLARIFY, NOT_FOUND, Answer, Citation, Figure
 from bot.catalog import Catalog
@@ -22,7 +21,6 @@ from bot.normalize import Normalized, normalize
 from bot.render import computed
 from bot.segment import build_tokenizer, segment
 from bot.sessions import MemorySessionStore, SessionStore, SqliteSessionStore
-from bot.catalog import Entity
 from bot.understand import Mention, Parse, understand
 
 log = logging.getLogger(__name__)

@@ -22,13 +22,6 @@ def show(value: Decimal) -> str:
     return f"{value.normalize():f}"
 
 
-def with_commas(text: str) -> str:
-    whole, _, frac = text.partition(".")
-    sign = "-" if whole.startswith("-") else ""
-    whole = f"{int(whole.lstrip('-')):,}"
-    return f"{sign}{whole}.{frac}" if frac else f"{sign}{whole}"
-
-
 def figure(cell: Cell, unit: str | None = None) -> Figure:
     target = unit or cell.unit
     formula = f"{cell.formula}（{cell.unit}）" if cell.formula else None

@@ -184,7 +184,9 @@ def create_app(
     async def lifespan(app: Starlette):
         state = app.state
         if state.assistant is None:
-            from bot.core import Assistant  # the core is only needed once the app starts
+            from bot.core import (
+                Assistant,  # the core is only needed once the app starts
+            )
 
             state.assistant = Assistant.open(settings)
         state.overview = state.assistant.overview()

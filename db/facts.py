@@ -49,13 +49,6 @@ class Row:
     subjects: dict[tuple[str, str], str] = field(default_factory=dict)  # (scheme, code) -> name
 
 
-@dataclass
-class TableFacts:
-    table: Table
-    unit: str
-    rows: list[Row]
-
-
 def column_role(path: str, template: Template) -> str:
     """code kind (func/econ/gov_econ/unit), or 'other' (text or amount, decided by the cells)."""
     leaf = path.rsplit("/", 1)[-1]

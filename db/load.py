@@ -40,7 +40,7 @@ class Parsed:
     line_count: int
     doc: Recognised
     unit: str
-    grids: list[tuple[int, Row | None, list[Row]]]  # (table index, -, rows)
+    grids: list[tuple[int, list[Row]]]  # (index of the table in doc.tables, its rows with facts)
     form: FormData | None
     groups: list[Group]
     narrative: list[NarrativeFact]
@@ -66,7 +66,7 @@ def parse_document(path: Path, template: Template | None = None) -> Parsed:
             form = parse_form(table, template)
             table.department = table.department or form.department
         else:
-            grids.append((index, None, grid_facts(path, table, template, unit, units)))
+            grids.append((index, grid_facts(path, table, template, unit, units)))
             if table.standard.layout == "performance":
                 groups = indicator_groups(table)
     return Parsed(
@@ -119,7 +119,7 @@ def write_document(conn: sqlite3.Connection, parsed: Parsed) -> int:
             "columns": _json(table.columns), "notes": _json(table.notes),
         })
     subjects: dict[tuple[str, str], str] = {}
-    for index, _, rows in parsed.grids:
+    for index, rows in parsed.grids:
         unit = doc.tables[index].unit
         for position, row in enumerate(rows, start=1):
             row_id = _insert(conn, "rows", {"table_id": table_ids[index], "position": position, "line": row.line, "cells": _json(row.cells)})
@@ -165,7 +165,7 @@ def _write_units(conn: sqlite3.Connection, doc_id: int, parsed: Parsed) -> None:
 
 
 def _project_rows(parsed: Parsed, table_name: str) -> list[tuple[Row, dict]]:
-    for index, _, rows in parsed.grids:
+    for index, rows in parsed.grids:
         table = parsed.doc.tables[index]
         if table.standard.name == table_name:
             return [(row, dict(zip(table.columns, row.cells))) for row in rows]

@@ -27,7 +27,6 @@ class Heading:
 class Paragraph:
     text: str
     line: int
-    bullet: bool = False
 
 
 @dataclass
@@ -136,7 +135,7 @@ def read_blocks(path: Path, text: str) -> list[Block]:
         if match:
             blocks.append(Heading(_clean(match.group(2)), len(match.group(1)), number))
         elif stripped.startswith(("- ", "* ")):
-            blocks.append(Paragraph(_clean(stripped[2:]), number, bullet=True))
+            blocks.append(Paragraph(_clean(stripped[2:]), number))
         else:
             blocks.append(Paragraph(_clean(stripped), number))
     return [b for b in blocks if not isinstance(b, Grid) or any(any(r.cells) for r in b.rows)]

@@ -22,7 +22,6 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl
 
-
 MAX_TEXT = 4096
 MAX_CALLBACK_DATA = 64
 SUPPORTED_TAGS = {

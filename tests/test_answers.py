@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal
 
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
-
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from bot.answer import ANSWERED, CLARIFY, NOT_FOUND, Answer, Figure
-from bot.trace import unverified
 from bot.evaluate import evaluate, load_questions, untraced_numbers
+from bot.trace import unverified
 from tests.conftest import DATA
 
 ACCURACY_FLOOR = 0.95  # issue 3; failures are listed by `budgetbot eval tests/data/questions.jsonl`

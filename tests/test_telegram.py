@@ -20,7 +20,13 @@ from telegram.ext import AIORateLimiter
 
 from bot.answer import Answer, Citation
 from bot.config import PROJECT_ROOT, Settings
-from bot.telegram_bot import ALLOWED_UPDATES, COMMANDS, UserRateLimit, build_application, main
+from bot.telegram_bot import (
+    ALLOWED_UPDATES,
+    COMMANDS,
+    UserRateLimit,
+    build_application,
+    main,
+)
 from bot.telegram_render import (
     APOLOGY,
     EXAMPLE_QUESTIONS,

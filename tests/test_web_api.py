@@ -8,8 +8,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from starlette.routing import Route
 from starlette.responses import PlainTextResponse
+from starlette.routing import Route
 
 from bot.config import Settings
 from tests.web_server import serve
