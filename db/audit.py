@@ -106,7 +106,6 @@ class Auditor:
 
     def column_sums(self, table, facts) -> None:
         """Within a row, a 小计/合计 column equals the sum of its sibling columns."""
-        columns = [c for c in json.loads(table["columns"])]
         by_row: dict[tuple, dict[str, Decimal]] = {}
         lines = {}
         for f in facts:

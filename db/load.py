@@ -19,12 +19,11 @@ from pathlib import Path
 
 from rapidfuzz import fuzz
 
-from db.errors import LoadError
 from db.facts import Row, grid_facts, table_unit, to_fen
 from db.narrative import NarrativeFact, narrative_facts
 from db.performance import FormData, Group, indicator_groups, link_groups, parse_form
 from db.reader import decode, read_blocks
-from db.recognise import Recognised, is_amount, parse_amount, recognise
+from db.recognise import Recognised, recognise
 from db.template import Template, load_template
 
 SCHEMA = Path(__file__).with_name("schema.sql")
