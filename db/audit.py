@@ -8,7 +8,6 @@ to the 分 after converting units (tables in 万元 and 元 compare exactly in �
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import tomllib
 import unicodedata
