@@ -97,8 +97,9 @@ class Catalog:
                 aliases += list(self.lexicon.own_unit)
             elif not unit["is_department"]:
                 aliases += [unit["short_name"], unit["short_name"].replace("政务", "")]
-            kind_name = unit["name"] if not unit["is_department"] else self.department
-            entity = self._add("unit", kind_name, unit["code"], tuple(aliases) + tuple(syn.get(unit["name"], ())))
+            # the own unit prints the department's name; "本级" tells them apart in answers
+            shown = self.department if unit["is_department"] else f"{unit['name']}本级" if unit["is_own"] else unit["name"]
+            entity = self._add("unit", shown, unit["code"], tuple(aliases) + tuple(syn.get(unit["name"], ())))
             if unit["is_department"] or unit["is_own"]:
                 entity.aliases.discard(norm(self.department))  # the bare name means the department
         top = next((u["code"] for u in self.units if u["is_department"]), None)

@@ -108,7 +108,9 @@ class Composer(TextAnswers):
         total = sum(convert(c.value, c.unit, target) for c in cells)
         if len(cells) > 1:
             self.figures.append(computed(total, target, " + ".join(shown)))
-        label = f"{unit.name}{entity.name}" if unit and entity.kind != "unit" else entity.name
+        label = entity.name
+        if unit and entity.kind != "unit":
+            label = f"{unit.name}{'预算' if entity.name == '收支总计' else entity.name}"
         return total, f"{show(total)} {target}", label
 
     def remember_list(self, items: list[tuple[str, Cell]]) -> None:
