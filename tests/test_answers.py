@@ -106,3 +106,19 @@ def test_sessions_in_sqlite_are_shared_between_processes(settings, assistant, tm
     first.answer("局本级预算多少", "shared")
     assert "1359.80" in second.answer("那大数据中心呢？", "shared").text
     assert second.last_answer("shared").citations
+
+
+@hsettings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(alphabet=st.sampled_from("三公经费大数据中心局本级项目支出多少元万亿的呢？ 0123456789２〇二四年經費"), max_size=40))
+def test_normalising_twice_changes_nothing_and_links_name_what_was_typed(assistant, text):
+    from bot.catalog import norm
+    from bot.normalize import normalize
+    from bot.understand import link
+
+    once = normalize(text, assistant.lexicon.typos, assistant.lexicon.english)
+    assert normalize(once.text, assistant.lexicon.typos, assistant.lexicon.english).text == once.text
+    catalog = assistant.catalogs[0]
+    for mention in link(once.text, catalog, []):
+        exact = mention.score == 100
+        assert not exact or norm(mention.text) in norm(once.text)
+        assert mention.score >= 65  # weak matches are never links
