@@ -1,0 +1,118 @@
+"""Answers that compute over stored figures: shares, differences, ratios. Formulas are stated."""
+
+from __future__ import annotations
+
+import re
+from decimal import ROUND_HALF_UP, Decimal
+
+from rapidfuzz import fuzz
+
+from bot.answer import Answer, Citation, Figure
+from bot.catalog import Entity, norm
+from bot.render import computed, convert, percent, show
+
+
+class Computations:
+    """Mixin of Composer (bot/compose.py), whose building blocks it uses."""
+
+    def share_answer(self) -> Answer:
+        unit = self.scope_unit()
+        measures = list(dict.fromkeys(e for e in (m.entity for m in self.p.mentions) if e.kind != "unit"))
+        if unit and not measures:
+            part, whole = self.value_of(unit), self.value_of(self.measure_entity("收支总计"))
+        elif unit and len(measures) == 1:
+            part, whole = self.value_of(measures[0], unit), self.value_of(measures[0])
+        elif len(measures) >= 2:
+            first, second = self._part_and_whole(measures[0], measures[1])
+            part, whole = self.value_of(first), self.value_of(second)
+        elif measures and (stated := self.narrative_amount()):
+            part, whole = stated, self.value_of(measures[0])
+        elif measures:
+            entity = measures[0]
+            parent = self.c.lexicon.measures[entity.name].parent if entity.kind == "measure" else None
+            if entity.kind == "project":
+                parent = "项目支出"
+            part, whole = self.value_of(entity), self.value_of(self.measure_entity(parent or "收支总计"))
+        else:
+            return self.not_found("没听明白要算谁占谁的比例。")
+        if not part or not whole or whole[0] == 0:
+            return self.not_found("公开表格里缺少计算这个比例所需的数字。")
+        share = percent(part[0], whole[0])
+        self.figures.append(computed(share, "%", f"{show(part[0])} ÷ {show(whole[0])} × 100%（{part[2]} ÷ {whole[2]}）"))
+        return self.answer(f"{part[2]} {part[1]}，占{whole[2]} {whole[1]}的 {share}%。",
+                           ["人员经费占基本支出多少", "项目支出占比", "大数据中心占全部门多少"])
+
+    def ratio_answer(self) -> Answer:
+        """How many times one figure is another (人员经费是公用经费的几倍)."""
+        operands = self._operands()
+        if len(operands) < 2:
+            return self.figure_answer()
+        values = [self.value_of(entity, unit) for entity, unit in operands]
+        if not all(values) or values[1][0] == 0:
+            return self.not_found("公开表格里缺少计算倍数所需的数字。")
+        a, b = values
+        times = (a[0] / b[0]).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        self.figures.append(computed(times, "倍", f"{show(a[0])} ÷ {show(b[0])}（{a[2]} ÷ {b[2]}）"))
+        return self.answer(f"{a[2]} {a[1]}，是{b[2]} {b[1]}的 {times} 倍。")
+
+    def _part_and_whole(self, a: Entity, b: Entity) -> tuple[Entity, Entity]:
+        """Which of two named things is the part: "A占B" → A; "A里B占多少" → B; else the one inside the other."""
+        text = self.p.text
+        at = {id(m.entity): m.start for m in self.p.mentions}
+        share_at = text.find("占")
+        if share_at >= 0 and at[id(a)] < share_at < at[id(b)]:
+            return a, b
+        if share_at >= 0 and max(at[id(a)], at[id(b)]) < share_at:
+            between = text[min(at[id(a)], at[id(b)]):max(at[id(a)], at[id(b)])]
+            if re.search(r"里|中|当中|之中|其中", between):
+                return (b, a) if at[id(a)] < at[id(b)] else (a, b)
+        if a.kind == "measure" and b.kind == "measure" and self._inside(b.name, a.name):
+            return b, a
+        return a, b
+
+    def _inside(self, name: str, whole: str) -> bool:
+        """Whether measure `name` is (a part of a part of …) measure `whole`."""
+        parent = self.c.lexicon.measures[name].parent
+        return parent is not None and (parent == whole or self._inside(parent, whole))
+
+    def narrative_amount(self) -> tuple[Decimal, str, str] | None:
+        """An amount the question names that only the narrative states (政府采购预算 257.7 万元)."""
+        key = self.key()
+        if len(key) < 3:
+            return None
+        facts = [f for f in self.c.narrative if f["unit"] in ("万元", "元", "亿元")]
+        scored = sorted(((fuzz.partial_ratio(key, norm(f["label"])), -f["line"], f) for f in facts), key=lambda x: (-x[0], -x[1]))
+        if not scored or scored[0][0] < 90:
+            return None
+        fact = scored[0][2]
+        target = self.unit or fact["unit"]
+        value = convert(Decimal(fact["value"]), fact["unit"], target)
+        self.figures.append(Figure(show(value), target, f"情况说明：{fact['heading']}", fact["label"], None, None, fact["line"]))
+        self.citations.append(Citation(self.c.source, f"情况说明：{fact['heading']}", fact["label"], fact["line"]))
+        return value, f"{show(value)} {target}", key
+
+    def _operands(self) -> list[tuple[Entity, Entity | None]]:
+        """What a comparison compares: each unit with the measure said after it, or the named things."""
+        mentions = [m.entity for m in self.p.mentions]
+        units = [e for e in mentions if e.kind == "unit"]
+        others = [e for e in mentions if e.kind != "unit"]
+        if len(units) >= 2:
+            measure = others[0] if others else None
+            return [(measure, u) if measure else (u, None) for u in units[:2]]
+        return [(e, self.scope_unit()) for e in others[:2]]
+
+    def compare_answer(self) -> Answer:
+        operands = self._operands()
+        if not operands and len(self.state.get("recent", [])) >= 2:  # 两者差多少
+            operands = [(e, None) for e in (self.c.find(*key) for key in self.state["recent"][-2:]) if e is not None]
+        if len(operands) < 2:
+            return self.figure_answer()
+        values = [self.value_of(entity, unit) for entity, unit in operands]
+        if not all(values):
+            return self.not_found("公开表格里缺少比较所需的数字。")
+        a, b = values
+        unit_name = self.unit or a[1].split()[-1]
+        big, small = (a, b) if a[0] >= b[0] else (b, a)
+        diff = big[0] - small[0]
+        self.figures.append(computed(diff, unit_name, f"{show(big[0])} − {show(small[0])}（{big[2]} − {small[2]}）"))
+        return self.answer(f"{big[2]} {big[1]}，{small[2]} {small[1]}；{big[2]}比{small[2]}多 {show(diff)} {unit_name}。")
