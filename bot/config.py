@@ -41,6 +41,7 @@ class Settings:
     telegram_allowed_users: frozenset[int] = field(default_factory=frozenset)
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: str | None = None
+    telegram_user_rate: int = 20  # questions a minute per Telegram user (a burst of 5 is allowed)
     allowed_origins: tuple[str, ...] = ()
     public_url: str | None = None  # where browsers reach the service (the demo page's widget address)
     max_question_chars: int = 500
@@ -64,6 +65,7 @@ class Settings:
             telegram_allowed_users=_split_ids(env.get("TELEGRAM_ALLOWED_USERS", "")),
             telegram_webhook_url=env.get("TELEGRAM_WEBHOOK_URL") or None,
             telegram_webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET") or None,
+            telegram_user_rate=int(env.get("TELEGRAM_USER_RATE", 20)),
             allowed_origins=origins,
             public_url=env.get("BUDGETBOT_PUBLIC_URL") or None,
             max_question_chars=int(env.get("BUDGETBOT_MAX_QUESTION_CHARS", 500)),

@@ -273,7 +273,8 @@ def build_application(
     if settings.telegram_webhook_url:
         builder = builder.updater(None)
     application = builder.build()
-    application.bot_data.update(assistant=assistant, settings=settings, user_limit=user_limit or UserRateLimit())
+    user_limit = user_limit or UserRateLimit(per_minute=settings.telegram_user_rate)
+    application.bot_data.update(assistant=assistant, settings=settings, user_limit=user_limit)
     application.add_handler(TypeHandler(Update, gate), group=-1)
     for name, callback in (("start", on_start), ("help", on_help), ("tables", on_tables), ("source", on_source)):
         application.add_handler(CommandHandler(name, callback, filters=filters.UpdateType.MESSAGE))
