@@ -139,7 +139,7 @@ class Composer(Computations, Listings, TextAnswers):
         if not targets:
             targets = [m for m in self.p.mentions if m.entity.kind == "unit"]
             unit = None
-        if not targets and (self.key() in _WHOLE_BUDGET or (not self.key() and re.search(r"一共|总共|总的", self.p.text))):
+        if not targets and (self.key() in _WHOLE_BUDGET or (not self.key() and re.search(r"预算|一共|总共|总的|钱", self.p.text))):
             return self.figure_answer_of(self.measure_entity("收支总计"))
         if not targets:
             return (self.partial_name_clarify() or self.section_answer() or self.sentence_answer(labelled=True)

@@ -148,10 +148,7 @@ class Assistant:
             composer.figures.append(computed(Decimal(state["list_total"]), unit, " + ".join(state.get("list_values", []))))
             return composer.answer(f"以上合计 {state['list_total']} {unit}。"), parse
         handler = _HANDLERS.get(parse.intent or "", Composer.figure_answer)
-        answer = handler(composer)
-        if answer.status == NOT_FOUND and handler is not Composer.figure_answer and parse.mentions:
-            answer = Composer(catalog, parse, state).figure_answer()
-        return answer, parse
+        return handler(composer), parse
 
     def _normalized(self, question: str) -> Normalized:
         return normalize(question, self.lexicon.typos, self.lexicon.english)

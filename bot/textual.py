@@ -21,7 +21,7 @@ _QUESTION_WORDS = re.compile(
     r"现在|目前|一共|总共|现有|我们|你们|请|帮我|查一下|查查|看看|其中|"
     r"主要用于|用于|[?？。，,!！\s]"
 )
-_TRAILING = re.compile(r"(要求|目标|指标值|指标|是多少|多少|占|比例|比重|百分比|百分之几|增加|增长|减少|下降|变化|多了|少了)+$")
+_TRAILING = re.compile(r"(要求|目标|指标值|指标|是多少|多少|占|比例|比重|百分比|百分之几|增加|增长|减少|下降|变化|多了|少了|预算)+$")
 _CHANGE = re.compile(r"增加|增长|减少|下降|持平|相比|比上年|增减")
 SENTENCE_CUTOFF = 70
 LABEL_CUTOFF = 66  # rapidfuzz partial ratio: the asked words must (mostly) be what names the number
@@ -113,18 +113,33 @@ class TextAnswers:
         return self.answer(f"{current}据公开文件“{heading}”：{sentence}")
 
     def previous_answer(self) -> Answer:
-        """Last year's figure, where the narrative states this year's and the change (2023 = 2024 − 增加)."""
+        """Last year's figure, where the narrative states this year's figure of the same thing and its
+        change (2023 = 2024 − 增加) or says it is unchanged (持平); otherwise not_found."""
         previous = self.c.year - 1
-        best = self._best_sentence(change=True, why=False)
-        if best is None:
-            return self.not_found(f"公开文件只有 {self.c.year} 年预算，没有给出可推算 {previous} 年数字的说明。")
-        line, heading, _, paragraph = best
-        facts = [f for f in self.c.narrative if f["line"] == line and f["unit"] in ("万元", "元", "亿元")]
-        current = next((f for f in facts if not re.search(r"增加|减少|增长|下降", f["label"])), None)
-        delta = next((f for f in facts if re.search(r"增加|减少|下降", f["label"])), None)
-        if current is None or (delta is None and "持平" not in paragraph):
-            return self.not_found(f"公开文件没有给出 {previous} 年的这个数字。")
-        cite = Citation(self.c.source, f"情况说明：{heading}", None, line)
+        terms = {t for m in self.p.mentions for t in (*m.entity.aliases, norm(m.entity.name), norm(m.text)) if len(t) >= 2}
+        terms = terms or ({self.key()} if len(self.key()) >= 2 else set())
+        paragraphs = {s["line"]: s for s in self.c.sections}
+        by_line: dict[int, list] = {}
+        for fact in self.c.narrative:
+            if fact["unit"] in ("万元", "元", "亿元"):
+                by_line.setdefault(fact["line"], []).append(fact)
+        for line, facts in by_line.items():
+            paragraph = unicodedata.normalize("NFKC", paragraphs[line]["text"]) if line in paragraphs else ""
+            current = next((f for f in facts if not re.search(r"增加|减少|增长|下降", f["label"]) and any(
+                t in norm(f["label"]) or (not self.p.mentions and fuzz.partial_ratio(t, norm(f["label"])) >= 85)
+                for t in terms)), None)
+            if current is None:
+                continue
+            later = facts[facts.index(current) + 1:]
+            delta = next((f for f in later if re.search(r"增加|减少|下降", f["label"]) and f["compared_year"] in (previous, None)), None)
+            unchanged = "持平" in paragraph and (str(previous) in paragraph or "上年" in paragraph)
+            if delta is None and not unchanged:
+                continue
+            return self._previous_from(previous, current, delta, paragraphs[line]["heading"] or paragraphs[line]["part"], line)
+        return self.not_found(f"公开文件只有 {self.c.year} 年预算；没有说明这一项与 {previous} 年相比的变化，无法给出 {previous} 年的数。")
+
+    def _previous_from(self, previous: int, current, delta, heading: str, line: int) -> Answer:
+        cite = Citation(self.c.source, f"情况说明：{heading}", current["label"], line)
         self.citations.append(cite)
         now = Decimal(current["value"])
         self.figures.append(Figure(current["value"], current["unit"], cite.table, current["label"], None, None, line))
@@ -135,8 +150,7 @@ class TextAnswers:
         before = now - change
         self.figures.append(Figure(delta["value"], delta["unit"], cite.table, delta["label"], None, None, line))
         formula = f"{current['value']} − {change}" if change >= 0 else f"{current['value']} + {-change}"
-        self.figures.append(Figure(f"{before:.2f}", current["unit"], None, None, None,
-                                   f"{formula}（{self.c.year}年数减去增加额）", None))
+        self.figures.append(Figure(f"{before:.2f}", current["unit"], None, None, None, f"{formula}（{self.c.year}年数减去增加额）", None))
         return self.answer(f"公开文件没有直接列出{previous}年数，按说明推算：{self.c.year}年 {current['value']} {current['unit']}，"
                            f"{delta['label']} {delta['value']} {delta['unit']}，故{previous}年约为 {before:.2f} {current['unit']}。")
 
