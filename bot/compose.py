@@ -166,7 +166,8 @@ class Composer(Computations, Listings, TextAnswers):
             f = self.fig(cells[0])
             scope = unit.name if unit else ""
             zero = "（表中为 0，即本年没有这项预算）" if cells[0].value == 0 else ""
-            text = f"{self.c.year}年{scope}{entity.name}预算 {amount_text(f)}{zero}。" + self._parts_text(entity, unit)
+            year = "" if entity.name.startswith(f"{self.c.year}年") else f"{self.c.year}年"
+            text = f"{year}{scope}{entity.name}预算 {amount_text(f)}{zero}。" + self._parts_text(entity, unit)
             return self.answer(text, self._suggest(entity))
         target = self.unit or cells[0].unit
         lines = [f"· {c.row}（{c.table} 第{c.line}行）：{self.fig(c).value} {target}" for c in cells]

@@ -186,7 +186,8 @@ class Assistant:
             parse.mentions, parse.intent = again.mentions, state.get("intent")
             return
         residue = _FOLLOW_UP_WORDS.sub("", re.sub(r"(?:19|20)\d{2}\s*年?", "", parse.text))
-        elliptical = len(residue) <= 4 or bool(re.search(r"它|该项目|这个项目|这项|该科目|这个科目", parse.text))
+        # a follow-up names nothing new: what is left once follow-up words go is at most one character
+        elliptical = len(residue) <= 1 or bool(re.search(r"它|该项目|这个项目|这项|该科目|这个科目", parse.text))
         if state.get("blocked") and parse.years == [catalog.year] and elliptical and not parse.mentions:
             retry = normalize(re.sub(r"(?:19|20)\d{2}\s*年?", f"{catalog.year}年", state["blocked"]), self.lexicon.typos, self.lexicon.english)
             again = understand(retry, catalog, self.lexicon, parse.tokens)  # 那2024年呢: the question asked for another year
@@ -197,8 +198,8 @@ class Assistant:
             if 0 <= index < len(state["list"]):
                 name = re.sub(r"^\d+ ", "", state["list"][index])
                 entity = next((e for e in catalog.entities if e.name == name and e.kind != "term"), None)
-                if entity is not None:
-                    parse.mentions, parse.intent = [Mention(entity, entity.name, 0, 100)], None
+                if entity is not None:  # and the question becomes that name, so "换成元" can replay it
+                    parse.mentions, parse.intent, parse.text = [Mention(entity, entity.name, 0, 100)], None, entity.name
         focused = catalog.find(focus["kind"], focus["name"]) if focus else None
         if focused is not None and not parse.out_of_scope:
             pointing_at_table = re.search(r"表里|表中|那张表|这张表", parse.text)
@@ -207,13 +208,18 @@ class Assistant:
                 parse.mentions = [Mention(focused, focused.name, 0, 100)]
             elif share_of and parse.mentions[0].entity is not focused:
                 parse.mentions.insert(0, Mention(focused, focused.name, 0, 100))
+            elif parse.text.startswith("其中") and focused.kind in ("func", "econ") and parse.of("measure"):
+                parse.mentions.insert(0, Mention(focused, focused.name, 0, 100))  # 行政运行 … 其中公用经费
+            elif re.search(r"呢[?？]?$|^那", parse.text) and parse.mentions and all(m.entity.kind == "unit" for m in parse.mentions) \
+                    and focused.kind in ("measure", "func", "econ") and parse.intent is None:
+                parse.mentions.append(Mention(focused, focused.name, len(parse.text), 100))  # 人员经费 … 那大数据中心呢
         focus_unit = (focus.get("unit") or (focus["code"] if focus["kind"] == "unit" else None)) if focus else None
         if focus_unit and not parse.of("unit") and parse.mentions and parse.text.startswith("其中"):
             unit = next((e for e in catalog.entities if e.kind == "unit" and e.code == focus_unit), None)
             if unit is not None:
                 parse.mentions.insert(0, Mention(unit, unit.name, 0, 100))
         follow_on = re.search(r"呢[?？]?$|^那|^还有", parse.text)  # 那大数据中心呢: same question, new subject
-        if parse.intent is None and elliptical and follow_on and state.get("intent") in ("share", "list", "count", "performance", "change"):
+        if parse.intent is None and parse.mentions and follow_on and state.get("intent") in ("share", "list", "count", "performance", "change"):
             parse.intent = state["intent"]
         if not parse.out_of_scope:
             state["intent"] = parse.intent

@@ -56,9 +56,11 @@ class Listings:
         smallest = bool(re.search(r"最少|最小|最低|从小到大", self.p.text))
         ordered = list(reversed(items)) if smallest else items
         self.remember_list(ordered)
-        n = self.p.top or 1
+        n = max(self.p.top or 1, 1)
         nth = re.search(r"第\d+", self.p.text)
         picked = ordered[n - 1:n] if nth else ordered[:n]
+        if not picked:
+            return self.not_found(f"{what}只有 {self.count(len(ordered), '个', None, what)} 个。")
         lines = [f"{ordered.index((name, c)) + 1}. {name}：{self.fig(c).value} {self.unit or c.unit}" for name, c in picked]
         if len(picked) > 1 and re.search(r"加起来|合计|一共|总共|共多少", self.p.text):
             target = self.unit or picked[0][1].unit
@@ -68,7 +70,7 @@ class Listings:
         if nth or n == 1:
             head = f"{what}中金额{'第 ' + self.count(n, '名', None, '名次') + ' 位' if nth else ('最少' if smallest else '最多')}的是"
         else:
-            head = f"{what}中金额{'最少' if smallest else '最多'}的前 {self.count(n, '个', None, '要求的名次')} 个"
+            head = f"{what}中金额{'最少' if smallest else '最多'}的前 {self.count(len(picked), '个', None, '列出的名次')} 个"
         return self.answer(head + "：\n" + "\n".join(lines), ["前三大项目", "哪个项目最少", "有几个项目"])
 
     def list_answer(self) -> Answer:
@@ -90,24 +92,33 @@ class Listings:
                     or self.not_found("没听明白要列出什么，可以问“有哪些项目”“有哪些科目”。"))
         what, items = self.above_threshold(*found)
         self.remember_list(items)
+        if not items:
+            return self.answer(f"{what}共 {self.count(0, '个', None, what)} 个。", ["有哪些项目", "哪个项目钱最多"])
         lines = [f"· {name}：{self.fig(c).value} {self.unit or c.unit}" for name, c in items]
-        total = sum(convert(c.value, c.unit, self.unit or c.unit) for _, c in items)
+        total = sum((convert(c.value, c.unit, self.unit or c.unit) for _, c in items), Decimal(0))
         self.state["list_total"] = show(total)
         table = items[0][1].table if items else None
         return self.answer(f"{what}共 {self.count(len(items), '个', table, what)} 个（按金额从大到小）：\n" + "\n".join(lines),
                            ["有几个项目", "哪个项目钱最多", "加起来多少"])
 
     def above_threshold(self, what: str, items: list[tuple[str, Cell]]) -> tuple[str, list[tuple[str, Cell]]]:
-        """Keep the rows over an amount the question names (50万以上, 超过100万元)."""
-        match = re.search(r"(?:超过|大于|高于|多于)?\s*(\d+(?:\.\d+)?)\s*(万|亿|元)(?:元)?(以上|以下|及以上)?", self.p.text)
-        if not match or not (match.group(3) or re.search(r"超过|大于|高于|多于", self.p.text)):
+        """Keep the rows within amounts the question names: 50万以上, 超过5万元 (strictly), 低于3万元,
+        2万元以下, 30万到60万之间. The bounds become figures (提问给出的金额界限)."""
+        bounds = amount_bounds(self.p.text)
+        if bounds is None:
             return what, items
-        unit = {"万": "万元", "亿": "亿元", "元": "元"}[match.group(2)]
-        limit = Decimal(match.group(1))
-        self.figures.append(Figure(match.group(1), unit, None, None, None, "提问给出的金额界限", None))
-        below = match.group(3) == "以下"
-        kept = [(n, c) for n, c in items if (convert(c.value, c.unit, unit) <= limit if below else convert(c.value, c.unit, unit) >= limit)]
-        return f"{what}中{match.group(1)}{unit}{'以下' if below else '以上'}的", kept
+        (low, low_strict), (high, high_strict), unit, label = bounds
+        for value in (low, high):
+            if value is not None:
+                self.figures.append(Figure(show(value), unit, None, None, None, "提问给出的金额界限", None))
+
+        def inside(cell: Cell) -> bool:
+            v = convert(cell.value, cell.unit, unit)
+            above = low is None or (v > low if low_strict else v >= low)
+            below = high is None or (v < high if high_strict else v <= high)
+            return above and below
+
+        return f"{what}中{label}的", [(n, c) for n, c in items if inside(c)]
 
     def units_answer(self) -> Answer:
         units = [u for u in self.c.units if not u["is_department"]]
@@ -140,3 +151,30 @@ class Listings:
         names = "、".join(n for n, _ in items) if len(items) <= 3 else ""
         return self.answer(f"{what}共 {self.count(len(items), '个', table, what)} 个{('：' + names) if names else ''}。",
                            ["有哪些项目", "哪个项目钱最多"])
+
+
+_UNITS = {"万": "万元", "亿": "亿元", "元": "元", "万元": "万元", "亿元": "亿元"}
+_AMOUNT = r"(\d+(?:\.\d+)?)\s*(万元|亿元|万|亿|元)?"
+
+
+def amount_bounds(text: str):
+    """((low, strict), (high, strict), unit, label) for the amount limits a question names, or None."""
+    span = re.search(_AMOUNT + r"\s*(?:到|至|-|~|～)\s*" + _AMOUNT + r"(?:之间)?", text)
+    if span and (span.group(2) or span.group(4)):
+        unit = _UNITS[span.group(4) or span.group(2)]
+        low, high = Decimal(span.group(1)), Decimal(span.group(3))
+        return (low, False), (high, False), unit, f"{show(low)}至{show(high)}{unit}之间"
+    for words, side, strict in ((r"超过|大于|高于|多于", "low", True), (r"小于|低于|少于|不到|不足", "high", True)):
+        match = re.search(rf"(?:{words})\s*" + _AMOUNT, text)
+        if match and match.group(2):
+            value, unit = Decimal(match.group(1)), _UNITS[match.group(2)]
+            word = "超过" if side == "low" else "低于"
+            return ((value, strict), (None, False), unit, f"{word}{show(value)}{unit}") if side == "low" else (
+                (None, False), (value, strict), unit, f"{word}{show(value)}{unit}")
+    match = re.search(_AMOUNT + r"\s*(以上|以下)", text)
+    if match and match.group(2):
+        value, unit = Decimal(match.group(1)), _UNITS[match.group(2)]
+        if match.group(3) == "以上":
+            return (value, False), (None, False), unit, f"{show(value)}{unit}以上"
+        return (None, False), (value, False), unit, f"{show(value)}{unit}以下"
+    return None

@@ -13,6 +13,7 @@ from bot.lexicon import Lexicon
 from bot.normalize import Normalized
 
 FUZZY_CUTOFF = 80  # rapidfuzz score (0-100) below which a token links to nothing
+FUZZY_MARGIN = 5  # a fuzzy name must beat the runner-up by this much, else it is no link
 BIGRAM_CUTOFF = 0.65  # share of character pairs a name and the question have in common
 _QUESTION = re.compile(r"多少钱|是多少|多少|有多少|是什么|什么|请问|一下|预算|的|吗|呢|啊|了|是|有|那个|这个|[?？。，,!！\s]")
 _PLACE = re.compile(r"([\u4e00-\u9fa5]{2,4}?(?:市|省|县|区))")
@@ -83,16 +84,18 @@ def _bigrams(text: str) -> set[str]:
 def _fuzzy(key: str, catalog: Catalog, tokens: list[str]) -> list[Mention]:
     """No exact name: a typo'd token (rapidfuzz ratio), else the name holding most of the question's words."""
     aliases = catalog.fuzzy_aliases
+    residue = _QUESTION.sub("", key)
+    if len(residue) >= 2 and len({e.name for e in catalog.entities if residue in norm(e.name)}) >= 2:
+        return []  # part of several names (信息系统, 离退休): a question to ask back, not a typo to fix
     for token in tokens:
         if len(token) < 3 or token.isdigit():
             continue
-        best = process.extractOne(norm(token), aliases.keys(), scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
-        if best is not None:
-            return [Mention(aliases[best[0]], token, max(key.find(norm(token)), 0), best[1])]
-    residue = _QUESTION.sub("", key)
-    typo = process.extractOne(residue, aliases.keys(), scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF) if len(residue) >= 4 else None
-    if typo is not None:  # 大树据中心 → 大数据中心
-        return [Mention(aliases[typo[0]], residue, max(key.find(residue), 0), typo[1])]
+        found = process.extract(norm(token), aliases.keys(), scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, limit=2)
+        if found and (len(found) == 1 or found[0][1] - found[1][1] >= FUZZY_MARGIN or aliases[found[0][0]] is aliases[found[1][0]]):
+            return [Mention(aliases[found[0][0]], token, max(key.find(norm(token)), 0), found[0][1])]
+    typos = process.extract(residue, aliases.keys(), scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, limit=2) if len(residue) >= 4 else []
+    if typos and (len(typos) == 1 or typos[0][1] - typos[1][1] >= FUZZY_MARGIN or aliases[typos[0][0]] is aliases[typos[1][0]]):
+        return [Mention(aliases[typos[0][0]], residue, max(key.find(residue), 0), typos[0][1])]  # 大树据中心 → 大数据中心
     grams = _bigrams(residue)
     if len(grams) < 3:
         return []
@@ -104,9 +107,14 @@ def _fuzzy(key: str, catalog: Catalog, tokens: list[str]) -> list[Mention]:
     near = set().union(*(catalog.aliases_by_bigram.get(g, ()) for g in grams))
     if not near:
         return []
-    scored = sorted(((coverage(alias), alias) for alias in near), reverse=True)
+    per_entity: dict[int, tuple[float, str]] = {}  # the best alias of each entity, so two names of one thing do not tie
+    for alias in sorted(near):
+        score = coverage(alias)
+        if score > per_entity.get(id(aliases[alias]), (-1.0, ""))[0]:
+            per_entity[id(aliases[alias])] = (score, alias)
+    scored = sorted(per_entity.values(), reverse=True)
     (best_score, best), runner_up = scored[0], scored[1][0] if len(scored) > 1 else 0
-    if best_score >= BIGRAM_CUTOFF and (best_score - runner_up >= 0.1 or aliases[best] is aliases[scored[1][1]]):
+    if best_score >= BIGRAM_CUTOFF and best_score - runner_up >= 0.1:
         match = SequenceMatcher(None, residue, best).find_longest_match(0, len(residue), 0, len(best))
         said = residue[match.a:match.a + match.size]
         return [Mention(aliases[best], said, max(key.find(said), 0), round(best_score * 100, 1))]
