@@ -105,15 +105,20 @@ class Composer(Computations, Listings, TextAnswers):
         cells = self.cells_of(entity, unit)
         if not cells:
             return None
-        target = self.unit or cells[0].unit
-        shown = [self.fig(c).value for c in cells]
-        total = sum(convert(c.value, c.unit, target) for c in cells)
-        if len(cells) > 1:
-            self.figures.append(computed(total, target, " + ".join(shown)))
+        total, target = self.add_up(cells)
         label = entity.name
         if unit and entity.kind != "unit":
             label = f"{unit.name}{'预算' if entity.name == '收支总计' else entity.name}"
         return total, f"{show(total)} {target}", label
+
+    def add_up(self, cells: list[Cell]) -> tuple[Decimal, str]:
+        """(total in the display unit, unit): each cell becomes a figure, several also their sum."""
+        target = self.unit or cells[0].unit
+        shown = [self.fig(c).value for c in cells]
+        total = sum((convert(c.value, c.unit, target) for c in cells), Decimal(0))
+        if len(cells) > 1:
+            self.figures.append(computed(total, target, " + ".join(shown)))
+        return total, target
 
     def remember_list(self, items: list[tuple[str, Cell]]) -> None:
         """Keep a list for follow-ups (第二个呢, 有几个, 加起来多少) with where its rows are."""
@@ -169,10 +174,8 @@ class Composer(Computations, Listings, TextAnswers):
             year = "" if entity.name.startswith(f"{self.c.year}年") else f"{self.c.year}年"
             text = f"{year}{scope}{entity.name}预算 {amount_text(f)}{zero}。" + self._parts_text(entity, unit)
             return self.answer(text, self._suggest(entity))
-        target = self.unit or cells[0].unit
-        lines = [f"· {c.row}（{c.table} 第{c.line}行）：{self.fig(c).value} {target}" for c in cells]
-        total = sum(convert(c.value, c.unit, target) for c in cells)
-        self.figures.append(computed(total, target, " + ".join(show(convert(c.value, c.unit, target)) for c in cells)))
+        total, target = self.add_up(cells)
+        lines = [f"· {c.row}（{c.table} 第{c.line}行）：{show(convert(c.value, c.unit, target))} {target}" for c in cells]
         scope = unit.name if unit else ""
         text = f"{scope}“{entity.name}”在{cells[0].table}中有 {self.count(len(cells), '行', cells[0].table, '匹配行')} 行，合计 {show(total)} {target}：\n" + "\n".join(lines)
         return self.answer(text, self._suggest(entity))
@@ -201,12 +204,9 @@ class Composer(Computations, Listings, TextAnswers):
         else:
             return None
         self.remember(entity)
-        target = self.unit or cells[0].unit
-        shown = [self.fig(c).value for c in cells]
-        total = sum(convert(c.value, c.unit, target) for c in cells)
+        total, target = self.add_up(cells)
         if len(cells) > 1:
-            self.figures.append(computed(total, target, " + ".join(shown)))
-            detail = "（" + " + ".join(f"{c.column.rsplit('/', 1)[-1]}第{c.line}行 {v}" for c, v in zip(cells, shown)) + "）"
+            detail = "（" + " + ".join(f"{c.column.rsplit('/', 1)[-1]}第{c.line}行 {show(convert(c.value, c.unit, target))}" for c in cells) + "）"
         else:
             detail = ""
         code = f"{entity.code} " if entity.code else ""

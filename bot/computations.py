@@ -18,13 +18,19 @@ class Computations:
     def share_answer(self) -> Answer:
         unit = self.scope_unit()
         measures = list(dict.fromkeys(e for e in (m.entity for m in self.p.mentions) if e.kind != "unit"))
+        if unit:  # 大数据中心的项目(支出)占全部门(项目支出): one measure, the unit's part of the department's
+            if not measures and "项目" in self.p.text:
+                measures = [self.measure_entity("项目支出")]
+            scoped = [e for e in measures if e.kind == "measure" and self.c.lexicon.measures[e.name].by_unit and e.name != "收支总计"]
+            if scoped and all(e.name == "收支总计" or e is scoped[0] for e in measures):
+                measures = scoped[:1]
         if unit and not measures:
             part, whole = self.value_of(unit), self.value_of(self.measure_entity("收支总计"))
         elif unit and len(measures) == 1:
             part, whole = self.value_of(measures[0], unit), self.value_of(measures[0])
         elif len(measures) >= 2:
             first, second = self._part_and_whole(measures[0], measures[1])
-            part, whole = self.value_of(first), self.value_of(second)
+            part, whole = self._in_scope_of(first, second) or self.value_of(first), self.value_of(second)
         elif measures and (stated := self.narrative_amount()):
             part, whole = stated, self.value_of(measures[0])
         elif measures:
@@ -37,10 +43,25 @@ class Computations:
             return self.not_found("没听明白要算谁占谁的比例。")
         if not part or not whole or whole[0] == 0:
             return self.not_found("公开表格里缺少计算这个比例所需的数字。")
+        if part[0] > whole[0]:
+            return self.not_found(f"{part[2]}（{part[1]}）大于{whole[2]}（{whole[1]}），两者口径不同，不能算作占比。")
         share = percent(part[0], whole[0])
         self.figures.append(computed(share, "%", f"{show(part[0])} ÷ {show(whole[0])} × 100%（{part[2]} ÷ {whole[2]}）"))
         return self.answer(f"{part[2]} {part[1]}，占{whole[2]} {whole[1]}的 {share}%。",
                            ["人员经费占基本支出多少", "项目支出占比", "大数据中心占全部门多少"])
+
+    def _in_scope_of(self, part: Entity, whole: Entity) -> tuple[Decimal, str, str] | None:
+        """A subject or item read in the table the whole comes from (办公费 within 公用经费 is the 公用经费
+        column of 一般公共预算基本支出情况表, not the all-funds 支出经济分类汇总表 row)."""
+        if part.kind not in ("func", "econ") or whole.kind != "measure":
+            return None
+        measure = self.c.lexicon.measures[whole.name]
+        columns = measure.columns.get(measure.ref["table"])
+        cells = self.c.row_column(part, measure.ref["table"], columns) if columns else []
+        if not cells:
+            return None
+        total, target = self.add_up(cells)
+        return total, f"{show(total)} {target}", f"{part.name}（{measure.ref['table']}中的{whole.name}部分）"
 
     def ratio_answer(self) -> Answer:
         """How many times one figure is another (人员经费是公用经费的几倍)."""
@@ -93,15 +114,35 @@ class Computations:
         self.citations.append(Citation(self.c.source, f"情况说明：{fact['heading']}", fact["label"], fact["line"]))
         return value, f"{show(value)} {target}", key
 
-    def _operands(self) -> list[tuple[Entity, Entity | None]]:
-        """What a comparison compares: each unit with the measure said after it, or the named things."""
-        mentions = [m.entity for m in self.p.mentions]
+    def _operands(self, most: int = 2) -> list[tuple[Entity, Entity | None]]:
+        """What a comparison or sum is over: each unit with the measure said after it, or the named things."""
+        mentions = list(dict.fromkeys(m.entity for m in self.p.mentions))
         units = [e for e in mentions if e.kind == "unit"]
         others = [e for e in mentions if e.kind != "unit"]
         if len(units) >= 2:
             measure = others[0] if others else None
-            return [(measure, u) if measure else (u, None) for u in units[:2]]
-        return [(e, self.scope_unit()) for e in others[:2]]
+            return [(measure, u) if measure else (u, None) for u in units[:most]]
+        return [(e, self.scope_unit()) for e in others[:most]]
+
+    def sum_answer(self) -> Answer:
+        """The total of the things named (人员经费和公用经费加起来), or of the last list."""
+        operands = self._operands(most=10)
+        if len(operands) < 2:
+            return self.list_sum() if self.state.get("list_values") and not self.p.mentions else self.figure_answer()
+        values = [self.value_of(entity, unit) for entity, unit in operands]
+        if not all(values):
+            return self.not_found("公开表格里缺少相加所需的数字。")
+        unit_name = self.unit or values[0][1].split()[-1]
+        total = sum((v[0] for v in values), Decimal(0))
+        self.figures.append(computed(total, unit_name, " + ".join(show(v[0]) for v in values) + f"（{'、'.join(v[2] for v in values)}）"))
+        parts = "，".join(f"{v[2]} {v[1]}" for v in values)
+        return self.answer(f"{parts}；合计 {show(total)} {unit_name}。")
+
+    def list_sum(self) -> Answer:
+        unit = self.state.get("unit") or "万元"
+        self.cite_list()
+        self.figures.append(computed(Decimal(self.state["list_total"]), unit, " + ".join(self.state["list_values"])))
+        return self.answer(f"以上合计 {self.state['list_total']} {unit}。")
 
     def compare_answer(self) -> Answer:
         operands = self._operands()

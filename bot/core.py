@@ -9,7 +9,6 @@ import threading
 import uuid
 from collections import OrderedDict
 from dataclasses import replace
-from decimal import Decimal
 from pathlib import Path
 
 from bot.answer import ANSWERED, CLARIFY, NOT_FOUND, Answer, Citation, Figure
@@ -18,7 +17,6 @@ from bot.compose import DEFAULT_SUGGESTIONS, Composer
 from bot.config import Settings
 from bot.lexicon import Lexicon, load_lexicon
 from bot.normalize import Normalized, normalize
-from bot.render import computed
 from bot.segment import build_tokenizer, segment
 from bot.sessions import MemorySessionStore, SessionStore, SqliteSessionStore
 from bot.understand import Mention, Parse, understand
@@ -34,7 +32,7 @@ _HANDLERS = {
     "share": Composer.share_answer, "compare": Composer.compare_answer, "rank": Composer.rank_answer,
     "list": Composer.list_answer, "count": Composer.count_answer, "code": Composer.code_answer,
     "definition": Composer.definition_answer, "performance": Composer.performance_answer,
-    "ratio": Composer.ratio_answer, "attribute": Composer.attribute_answer, "previous": Composer.previous_answer,
+    "ratio": Composer.ratio_answer, "sum": Composer.sum_answer, "attribute": Composer.attribute_answer, "previous": Composer.previous_answer,
 }
 
 
@@ -142,11 +140,6 @@ class Assistant:
             return composer.sentence_answer() or composer.not_found("公开文件没有说明这一点。"), parse
         if parse.intent == "describe":
             return composer.section_answer() or composer.sentence_answer() or composer.figure_answer(), parse
-        if parse.intent == "sum" and state.get("list_total") and not parse.mentions:
-            unit = state.get("unit") or "万元"
-            composer.cite_list()
-            composer.figures.append(computed(Decimal(state["list_total"]), unit, " + ".join(state.get("list_values", []))))
-            return composer.answer(f"以上合计 {state['list_total']} {unit}。"), parse
         handler = _HANDLERS.get(parse.intent or "", Composer.figure_answer)
         return handler(composer), parse
 

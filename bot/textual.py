@@ -13,7 +13,7 @@ from rapidfuzz import fuzz
 
 from bot.answer import Answer, Citation, Figure
 from bot.catalog import norm
-from bot.render import computed, convert, show
+from bot.render import show
 
 _QUESTION_WORDS = re.compile(
     r"多少钱|是多少|有多少|多少|是什么|什么|怎么样|请问|一下|的|吗|呢|啊|了|是|有没有|有|这个局|这个|那个|那|局里|"
@@ -278,11 +278,7 @@ class TextAnswers:
         cells = self.cells_of(entity)
         amount = ""
         if cells:
-            target = self.unit or cells[0].unit
-            shown = [self.fig(c).value for c in cells]
-            total = sum(convert(c.value, c.unit, target) for c in cells)
-            if len(cells) > 1:
-                self.figures.append(computed(total, target, " + ".join(shown)))
+            total, target = self.add_up(cells)
             amount = f"，{self.c.year}年预算 {show(total)} {target}"
         if numbers and entity.code == numbers[0]:
             return self.answer(f"{entity.code} 是{scheme}“{entity.name}”{amount}。", [f"{entity.name}多少", "有哪些功能科目"])
