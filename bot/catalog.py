@@ -14,6 +14,7 @@ from decimal import Decimal
 from functools import cached_property, lru_cache
 
 from bot.lexicon import Lexicon, Measure
+from db.template import without_city
 
 FUNC_TABLE = "部门支出总体情况表"
 ECON_TABLE = "支出经济分类汇总表"
@@ -58,10 +59,11 @@ class Catalog:
         self.department, self.year, self.kind, self.source = doc["department"], doc["year"], doc["kind"], doc["source_file"]
         self.tables = {r["name"]: r for r in conn.execute("SELECT * FROM tables WHERE document_id = ? ORDER BY position", (doc_id,))}
         self.units = conn.execute("SELECT * FROM units WHERE document_id = ? ORDER BY code", (doc_id,)).fetchall()
-        city = re.match(r"^(.{2,3}?[市省县区])", self.department)
-        # how questions name this department: full name, or without its city (农业农村局)
-        self.department_names = {self.department} | ({self.department[len(city.group(1)):]} if city else set()) | {
-            u["name"] for u in self.units}
+        # how questions name this department: full name, without its city (农业农村局), its units' names, its city
+        local = without_city(self.department, self.department)
+        city = self.department[: len(self.department) - len(local)]
+        self.department_names = {self.department, local} | {u["name"] for u in self.units} | (
+            {city, city[:-1]} if len(city) >= 3 else set())
         self.entities: list[Entity] = []
         self._build()
         # lookup tables for linking, built once: (alias, entity) pairs, and character pairs per alias
@@ -90,7 +92,6 @@ class Catalog:
         syn = self.lexicon.synonyms
         for name in self.lexicon.measures:
             self._add("measure", name, aliases=syn.get(name, ()))
-        city = re.match(r"^(.{2,3}?[市省县区])", self.department)
         for unit in self.units:
             aliases = [unit["code"]]
             if unit["is_own"]:
@@ -110,7 +111,7 @@ class Catalog:
         for row in self.conn.execute("SELECT name FROM projects WHERE document_id = ? ORDER BY id", (self.doc_id,)):
             name = row["name"]
             undated = re.sub(r"^20\d\d年|20\d\d$", "", name)
-            local = [n[len(city.group(1)):] for n in (name, undated) if city and n.startswith(city.group(1))]
+            local = [without_city(n, self.department) for n in (name, undated)]
             self._add("project", name, aliases=(undated, *local) + syn.get(name, ()))
         for scheme, kind in (("func", "func"), ("econ", "econ")):
             for row in self.conn.execute(

@@ -77,9 +77,11 @@ def cmd_ask(args, settings: Settings) -> int:
             if line.lstrip().startswith("{"):
                 try:
                     data = json.loads(line)
-                    question, sid = str(data.get("question", "")), str(data.get("session_id") or session)
-                except (json.JSONDecodeError, AttributeError):
-                    pass
+                except json.JSONDecodeError:
+                    data = None
+                if isinstance(data, dict):  # fields of the wrong type are not guessed at: an empty question
+                    question = data.get("question") if isinstance(data.get("question"), str) else ""
+                    sid = data.get("session_id") if isinstance(data.get("session_id"), str) and data.get("session_id") else session
             print(json.dumps(assistant.answer(question, sid).to_dict(), ensure_ascii=False), flush=True)
         return 0
     question = " ".join(args.question)

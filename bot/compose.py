@@ -13,9 +13,10 @@ from bot.answer import ANSWERED, CLARIFY, NOT_FOUND, Answer, Citation, Figure
 from bot.catalog import ECON_TABLE, Catalog, Cell, Entity
 from bot.computations import Computations
 from bot.listings import Listings
-from bot.render import amount_text, citation, computed, convert, figure, show
+from bot.render import amount_text, citation, computed, figure, show
 from bot.textual import TextAnswers
 from bot.understand import Parse
+from db.money import convert
 
 DEFAULT_SUGGESTIONS = ["三公经费多少", "大数据中心项目有哪些", "人员经费占基本支出多少"]
 _WHOLE_BUDGET = ("预算", "总预算", "部门预算", "全年预算", "预算总数", "收入", "支出", "总收入", "总支出", "钱")

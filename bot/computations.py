@@ -9,7 +9,8 @@ from rapidfuzz import fuzz
 
 from bot.answer import Answer, Citation, Figure
 from bot.catalog import Entity, norm
-from bot.render import computed, convert, percent, show
+from bot.render import computed, percent, show
+from db.money import convert
 
 
 class Computations:

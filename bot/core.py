@@ -16,7 +16,7 @@ from bot.catalog import Catalog
 from bot.compose import DEFAULT_SUGGESTIONS, Composer
 from bot.config import Settings
 from bot.lexicon import Lexicon, load_lexicon
-from bot.normalize import Normalized, normalize
+from bot.normalize import MAX_CHARS, Normalized, normalize
 from bot.segment import build_tokenizer, segment
 from bot.sessions import MemorySessionStore, SessionStore, SqliteSessionStore
 from bot.understand import Mention, Parse, understand
@@ -73,19 +73,23 @@ class Assistant:
         data = self.sessions.get(session_id).get("answer")
         if not data:
             return None
-        from bot.answer import Figure
         return Answer(**{**data, "figures": [Figure(**f) for f in data["figures"]],
                          "citations": [Citation(**c) for c in data["citations"]]})
 
     def answer(self, question: str, session_id: str | None = None) -> Answer:
         """Answer one question in a session; never raises."""
         session_id = session_id or uuid.uuid4().hex
+        question = question if isinstance(question, str) else ""
         state = self.sessions.get(session_id)
         try:
-            with self.lock:
-                answer, explain = self._answer(question if isinstance(question, str) else "", state)
+            if len(question) > MAX_CHARS:
+                answer = Answer(NOT_FOUND, f"问题太长了（{len(question)} 字），请控制在 {MAX_CHARS} 字以内。",
+                                suggestions=DEFAULT_SUGGESTIONS[:3])
+            else:
+                with self.lock:
+                    answer, _ = self._answer(question, state)
         except Exception:  # one bad question must not take the channel down
-            log.exception("answering failed for %r", question[:200] if isinstance(question, str) else question)
+            log.exception("answering failed for %r", question[:200])
             answer = Answer(NOT_FOUND, "抱歉，这个问题处理时出错了。请换个说法再问。", suggestions=DEFAULT_SUGGESTIONS[:3])
         answer.session_id = session_id
         answer.suggestions = [s for s in answer.suggestions if s != question.strip()][:3]
@@ -197,7 +201,8 @@ class Assistant:
         if focused is not None and not parse.out_of_scope:
             pointing_at_table = re.search(r"表里|表中|那张表|这张表", parse.text)
             share_of = parse.intent == "share" and parse.text.startswith("占") and len(parse.mentions) == 1
-            if (not parse.mentions and elliptical) or pointing_at_table:
+            counting_the_list = parse.intent == "count" and state.get("list")
+            if (not parse.mentions and elliptical and not counting_the_list) or pointing_at_table:
                 parse.mentions = [Mention(focused, focused.name, 0, 100)]
             elif share_of and parse.mentions[0].entity is not focused:
                 parse.mentions.insert(0, Mention(focused, focused.name, 0, 100))

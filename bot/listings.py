@@ -7,7 +7,8 @@ from decimal import Decimal
 
 from bot.answer import Answer, Figure
 from bot.catalog import Cell
-from bot.render import computed, convert, show
+from bot.render import computed, show
+from db.money import convert
 
 
 class Listings:

@@ -53,7 +53,7 @@ def _cn_amount(match: re.Match) -> str:
 
 
 def normalize(question: str, typos: dict[str, str], english: dict[str, str]) -> Normalized:
-    text = question[:MAX_CHARS]
+    text = question[:MAX_CHARS]  # the core refuses longer questions; this only bounds the work
     text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C" or ch in "\t\n")
     text = unicodedata.normalize("NFKC", text)
     text = _T2S.convert(text)

@@ -6,13 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from bot.answer import Citation, Figure
 from bot.catalog import Cell
-
-_YUAN = {"元": Decimal(1), "万元": Decimal(10_000), "亿元": Decimal(100_000_000), "千元": Decimal(1000)}
-CENT = Decimal("0.01")
-
-
-def convert(value: Decimal, unit: str, to: str) -> Decimal:
-    return value * _YUAN[unit] / _YUAN[to]
+from db.money import CENT, convert
 
 
 def show(value: Decimal) -> str:

@@ -12,10 +12,9 @@ import sqlite3
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from bot.answer import Answer, Figure
-from bot.render import convert
+from db.money import CENT, convert
 
 _NUM = re.compile(r"-?\d+(?:\.\d+)?")
-CENT = Decimal("0.01")
 
 
 def _dec(text: str) -> Decimal | None:

@@ -128,7 +128,7 @@ def _kind_rank(kind: str) -> int:
 
 def understand(normalized: Normalized, catalog: Catalog, lexicon: Lexicon, tokens: list[str]) -> Parse:
     text = normalized.text
-    parse = Parse(text=text, intent=None, years=normalized.years, unit=normalized.unit, tokens=tokens)
+    parse = Parse(text=text, intent=None, years=list(normalized.years), unit=normalized.unit, tokens=tokens)
     parse.mentions = link(text, catalog, tokens)
     for name, pattern in lexicon.intents:
         if pattern.search(text):
@@ -145,6 +145,8 @@ def understand(normalized: Normalized, catalog: Catalog, lexicon: Lexicon, token
         if pattern.search(text):
             parse.out_of_scope = message
             break
+    if re.search(r"去年|上年(?!结转)|上一年", text) and parse.intent not in ("change", "why"):
+        parse.years.append(catalog.year - 1)  # 去年公务接待费: a figure of the year before
     other_years = [y for y in parse.years if y not in (catalog.year, catalog.year - 1)]
     if catalog.year - 1 in parse.years and parse.intent not in ("change", "why"):
         parse.intent = "previous"  # a figure of the year compared with: from the narrative, or not at all

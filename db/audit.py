@@ -16,8 +16,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from bot.config import KNOWLEDGE_DIR
+from db.money import CENT, FEN_PER_UNIT
 
-CENT = Decimal("0.01")
 HALF_CENT = Decimal("0.005")
 
 
@@ -236,7 +236,7 @@ def _norm(text: str | None) -> str:
 
 
 def _fen(value: Decimal, unit: str) -> Decimal:
-    return value * {"元": 100, "万元": 1_000_000, "亿元": 10_000_000_000}[unit]
+    return value * FEN_PER_UNIT[unit]
 
 
 def load_rules(path: Path = KNOWLEDGE_DIR / "audit.toml") -> dict:

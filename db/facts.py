@@ -17,12 +17,7 @@ _CODE_PREFIX = {"func": "2", "econ": "3", "gov_econ": "5"}
 _INLINE_CODE = re.compile(r"^\s*[\[【](\d{3,7})[\]】]\s*(.+)$")
 PROJECT_CODE_DIGITS = 10  # unit codes are 3-9 digits; project codes are 20+
 _UNIT_IN_HEADER = re.compile(r"[（(](万元|元|亿元)[）)]")
-_FEN_PER_UNIT = {"元": Decimal(100), "万元": Decimal(1_000_000), "亿元": Decimal(10_000_000_000), "千元": Decimal(100_000)}
 
-
-def to_fen(value: Decimal, unit: str) -> int:
-    """Exact amount in 分 (hundredths of a yuan); the common scale across documents."""
-    return int((value * _FEN_PER_UNIT[unit]).to_integral_value())
 
 
 @dataclass

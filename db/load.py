@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
 import sqlite3
 import tempfile
@@ -19,12 +18,13 @@ from pathlib import Path
 
 from rapidfuzz import fuzz
 
-from db.facts import Row, grid_facts, table_unit, to_fen
+from db.facts import Row, grid_facts, table_unit
+from db.money import convert, to_fen
 from db.narrative import NarrativeFact, narrative_facts
 from db.performance import FormData, Group, indicator_groups, link_groups, parse_form
 from db.reader import decode, read_blocks
 from db.recognise import Recognised, recognise
-from db.template import Template, load_template
+from db.template import Template, load_template, without_city
 
 SCHEMA = Path(__file__).with_name("schema.sql")
 SCHEMA_VERSION = 2  # raise when schema.sql or what is extracted changes: old databases are rebuilt
@@ -53,7 +53,7 @@ def parse_document(path: Path, template: Template | None = None) -> Parsed:
     text = decode(path, data)
     doc = recognise(path, read_blocks(path, text), template)
     units_seen = [t.unit for t in doc.tables if t.unit]
-    default_unit = max(set(units_seen), key=units_seen.count) if units_seen else "万元"
+    default_unit = max(sorted(set(units_seen)), key=units_seen.count) if units_seen else "万元"  # sorted: ties are stable
     units: dict[str, str] = {}
     grids = []
     form = None
@@ -154,10 +154,9 @@ def _write_units(conn: sqlite3.Connection, doc_id: int, parsed: Parsed) -> None:
     """Units by code; the shortest code is the department, a longer one named like it is 本级."""
     codes = sorted(parsed.units, key=lambda c: (len(c), c))
     top = codes[0] if codes else None
-    city = re.match(r"^(.{2,3}?[市省县区])", parsed.doc.department)
     for code in codes:
         name = parsed.units[code]
-        short = name[len(city.group(1)):] if city and name.startswith(city.group(1)) else name
+        short = without_city(name, parsed.doc.department)
         conn.execute("INSERT OR REPLACE INTO units VALUES (?, ?, ?, ?, ?, ?)", (
             doc_id, code, name, short, int(code == top), int(code != top and name == parsed.units[top]),
         ))
@@ -209,7 +208,7 @@ def _write_performance(conn, doc_id: int, parsed: Parsed, table_ids: dict[int, i
             })
         _write_form_rows(conn, doc_id, parsed, table_id)
     if parsed.groups:
-        projects = [(name, Decimal(value) * _to_wan(unit)) for name, value, unit in conn.execute(
+        projects = [(name, convert(Decimal(value), unit, "万元")) for name, value, unit in conn.execute(
             "SELECT name, value, unit FROM projects WHERE document_id = ? ORDER BY id", (doc_id,))]
         link_groups(parsed.groups, projects)
         table_id = table_ids[tables["部门预算项目绩效目标汇总表"]]
@@ -221,10 +220,6 @@ def _write_performance(conn, doc_id: int, parsed: Parsed, table_ids: dict[int, i
                     "value": ind.value, "description": "", "line": ind.line, "link_method": group.method or None,
                     "link_note": group.note or None,
                 })
-
-
-def _to_wan(unit: str) -> Decimal:
-    return {"万元": Decimal(1), "元": Decimal("0.0001"), "亿元": Decimal(10000), "千元": Decimal("0.1")}[unit]
 
 
 def _write_form_rows(conn, doc_id: int, parsed: Parsed, table_id: int) -> None:

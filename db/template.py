@@ -45,6 +45,12 @@ class Template:
         return strip_numbering(label).replace(" ", "") in self.total_labels
 
 
+def without_city(name: str, department: str) -> str:
+    """A name without the department's city or province prefix: 南阳市政务大数据中心 → 政务大数据中心."""
+    city = re.match(r"^(.{2,3}?[市省县区])", department)
+    return name[len(city.group(1)):] if city and name.startswith(city.group(1)) and len(name) > len(city.group(1)) else name
+
+
 def strip_numbering(label: str) -> str:
     """'一、一般公共预算' -> '一般公共预算'; '(一) 一般公共服务支出' -> '一般公共服务支出'."""
     text = unicodedata.normalize("NFKC", label).strip()
