@@ -73,7 +73,7 @@ class Computations:
         if not all(values):
             return self.not_found("公开表格里缺少计算倍数所需的数字。")
         if values[1][0] == 0:
-            return self.not_found(f"{values[1][2]}为 0，不能计算倍数。")
+            return self.not_found(f"{values[1][2]}为零，不能计算倍数。")
         a, b = values
         times = (a[0] / b[0]).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
         self.figures.append(computed(times, "倍", f"{show(a[0])} ÷ {show(b[0])}（{a[2]} ÷ {b[2]}）"))

@@ -61,7 +61,7 @@ class Listings:
         nth = re.search(r"第\d+", self.p.text)
         picked = ordered[n - 1:n] if nth else ordered[:n]
         if not picked:
-            return self.not_found(f"{what}只有 {self.count(len(ordered), '个', None, what)} 个。")
+            return self.answer(f"{what}共 {self.count(len(ordered), '个', ordered[0][1].table, what)} 个，没有第 {n} 个。")
         lines = [f"{ordered.index((name, c)) + 1}. {name}：{self.fig(c).value} {self.unit or c.unit}" for name, c in picked]
         if len(picked) > 1 and re.search(r"加起来|合计|一共|总共|共多少", self.p.text):
             target = self.unit or picked[0][1].unit

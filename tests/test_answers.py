@@ -18,10 +18,10 @@ from tests.conftest import DATA
 ACCURACY_FLOOR = 0.95  # issue 3; failures are listed by `budgetbot eval tests/data/questions.jsonl`
 
 
-@pytest.mark.parametrize("name", ["questions.jsonl", "holdout.jsonl"])
-def test_question_sets_accuracy_and_traceability(assistant, name):
+@pytest.mark.parametrize("name, size", [("questions.jsonl", 200), ("holdout.jsonl", 150), ("regressions.jsonl", 30)])
+def test_question_sets_accuracy_and_traceability(assistant, name, size):
     report = evaluate(assistant, load_questions(DATA / name))
-    assert len(report.results) >= 150
+    assert len(report.results) >= size
     assert report.accuracy >= ACCURACY_FLOOR, report.summary()
     assert not report.untraceable, report.summary()
 
