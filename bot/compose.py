@@ -19,7 +19,6 @@ from bot.understand import Parse
 from db.money import convert
 
 DEFAULT_SUGGESTIONS = ["三公经费多少", "大数据中心项目有哪些", "人员经费占基本支出多少"]
-_WHOLE_BUDGET = ("预算", "总预算", "部门预算", "全年预算", "预算总数", "收入", "支出", "总收入", "总支出", "钱")
 MAX_OPTIONS = 8
 
 
@@ -145,7 +144,7 @@ class Composer(Computations, Listings, TextAnswers):
         if not targets:
             targets = [m for m in self.p.mentions if m.entity.kind == "unit"]
             unit = None
-        if not targets and (self.key() in _WHOLE_BUDGET or (not self.key() and re.search(r"预算|一共|总共|总的|钱", self.p.text))):
+        if not targets and (self.key() in self.c.lexicon.phrases.whole_budget or (not self.key() and re.search(r"预算|一共|总共|总的|钱", self.p.text))):
             return self.figure_answer_of(self.measure_entity("收支总计"))
         if not targets:
             return (self.partial_name_clarify() or self.section_answer() or self.sentence_answer(labelled=True)

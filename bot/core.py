@@ -23,11 +23,6 @@ from bot.understand import Mention, Parse, understand
 
 log = logging.getLogger(__name__)
 UNDERSTOOD_CACHE = 4096  # questions whose understanding is kept (popular questions repeat)
-# What is left of a follow-up once these go tells whether it names anything new ("那大数据中心呢" does).
-_FOLLOW_UP_WORDS = re.compile(
-    r"[的吗呢啊了是有那么\s?？,，。]|多少|什么|为什么|为啥|其中|占比|比例|编码|代码|增加|增长|几个|加起来|换成|预算|"
-    r"指标|绩效|和去年比|比上年|比去年|最少|最多|第\d+(个|名|项)|占全部门|占基本支出|表里"
-)
 _HANDLERS = {
     "share": Composer.share_answer, "compare": Composer.compare_answer, "rank": Composer.rank_answer,
     "list": Composer.list_answer, "count": Composer.count_answer, "code": Composer.code_answer,
@@ -182,7 +177,7 @@ class Assistant:
             again = understand(previous, catalog, self.lexicon, parse.tokens)
             parse.mentions, parse.intent = again.mentions, state.get("intent")
             return
-        residue = _FOLLOW_UP_WORDS.sub("", re.sub(r"(?:19|20)\d{2}\s*年?", "", parse.text))
+        residue = self.lexicon.phrases.follow_up.sub("", re.sub(r"(?:19|20)\d{2}\s*年?", "", parse.text))
         # a follow-up names nothing new: what is left once follow-up words go is at most one character
         elliptical = len(residue) <= 1 or bool(re.search(r"它|该项目|这个项目|这项|该科目|这个科目", parse.text))
         if state.get("blocked") and parse.years == [catalog.year] and elliptical and not parse.mentions:

@@ -19,6 +19,18 @@ class Measure:
 
 
 @dataclass(frozen=True)
+class Phrases:
+    """Words of questions themselves, from knowledge/phrases.toml."""
+
+    question: re.Pattern
+    trailing: re.Pattern
+    link_noise: re.Pattern
+    follow_up: re.Pattern
+    whole_budget: tuple[str, ...]
+    collections: tuple[tuple[str, re.Pattern, re.Pattern | None], ...]  # rows, pattern, unless
+
+
+@dataclass(frozen=True)
 class Lexicon:
     synonyms: dict[str, tuple[str, ...]]
     own_unit: tuple[str, ...]
@@ -26,12 +38,25 @@ class Lexicon:
     english: dict[str, str]
     measures: dict[str, Measure]
     intents: tuple[tuple[str, re.Pattern], ...]
+    phrases: Phrases
     classes: dict[str, dict[str, str]]  # scheme (func/econ) -> 类 code -> name
     out_of_scope: tuple[tuple[re.Pattern, str], ...]  # pattern, why it is out of scope
 
 
 def _read(path: Path) -> dict:
     return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+def _phrases(data: dict) -> Phrases:
+    return Phrases(
+        question=re.compile(data["question_words"]),
+        trailing=re.compile(f"({data['trailing_words']})+$"),
+        link_noise=re.compile(data["link_noise_words"]),
+        follow_up=re.compile(data["follow_up_words"]),
+        whole_budget=tuple(data["whole_budget"]),
+        collections=tuple((c["rows"], re.compile(c["pattern"]), re.compile(c["unless"]) if c.get("unless") else None)
+                          for c in data["collection"]),
+    )
 
 
 def load_lexicon(knowledge_dir: Path) -> Lexicon:
@@ -53,6 +78,7 @@ def load_lexicon(knowledge_dir: Path) -> Lexicon:
         english=dict(words.get("english", {})),
         measures=table,
         intents=tuple((i["name"], re.compile(i["pattern"])) for i in intents["intent"]),
+        phrases=_phrases(_read(knowledge_dir / "phrases.toml")),
         classes=_read(knowledge_dir / "classification.toml"),
         out_of_scope=tuple((re.compile(o["pattern"], re.IGNORECASE), o["message"]) for o in intents["out_of_scope"]),
     )

@@ -15,13 +15,8 @@ class Listings:
     """Mixin of Composer (bot/compose.py), whose building blocks it uses."""
 
     def collection(self) -> tuple[str, list[tuple[str, Cell]]] | None:
-        """The rows a list, count or ranking is over, named by the question; None if it names none."""
-        text = self.p.text
-        unit = self.scope_unit()
-        measures = self.p.of("measure")
-        if "三公" in text:
-            parts = self.c.lexicon.measures["“三公”经费"].parts
-            return "“三公”经费各项", sorted(((n, self.c.measure(self.c.lexicon.measures[n])[0]) for n in parts), key=lambda x: -x[1].value)
+        """The rows a list, count or ranking is over: a classification level the question names, else the
+        first rule of knowledge/phrases.toml [[collection]] that its words match; None if none does."""
         classes = [e for m in self.p.mentions for e in (m.entity, *m.alternates) if e.kind == "class"]
         if classes and not self.p.of("project"):
             group = classes[0]
@@ -30,22 +25,38 @@ class Listings:
             else:
                 items = [(f"{code} {name}", c) for code, name, c in self.c.subjects() if code.startswith(group.code)]
             return f"{group.name}（{group.code}）下的科目", items
-        if "单位" in text and "项目" not in text and not measures:
-            units = [u for u in self.c.units if not u["is_department"]]
-            rows = [(u["name"], c) for u in units for c in self.c.measure(self.c.lexicon.measures["收支总计"], u["code"])[:1]]
-            return "所属单位", sorted(rows, key=lambda x: -x[1].value)
-        if re.search(r"类级|哪一类|哪类|哪个类|各类|类支出|大类|几类", text):
-            rows = self.c.overview_rows("支出")
-            return "支出功能分类（类）", sorted((r for r in rows if r[1].value > 0), key=lambda x: -x[1].value)
-        if "科目" in text or "功能分类" in text or "经济分类" in text:
-            if "经济" in text:
-                return "经济科目", self.c.econ_items()
-            return "功能科目", [(f"{code} {name}", c) for code, name, c in self.c.subjects()]
-        if "项目" in text or (measures and measures[0].name in ("其他运转类", "特定目标类")) or (unit and not measures and not self.key()):
-            kind = "特定目标类" if "特定目标" in text else "其他运转类" if "其他运转" in text else None
-            label = f"{unit.name if unit else ''}{kind or ''}项目"
-            return label, [(n, c) for n, c, _ in self.c.projects(unit.code if unit else None, kind)]
+        rows = {"三公经费各项": self._sangong_rows, "所属单位": self._unit_rows, "支出功能分类（类）": self._class_rows,
+                "经济科目": self.c.econ_items, "功能科目": self._subject_rows, "项目": self._project_rows}
+        measures, unit = self.p.of("measure"), self.scope_unit()
+        for name, pattern, unless in self.c.lexicon.phrases.collections:
+            if pattern.search(self.p.text) and not (unless and unless.search(self.p.text)):
+                if name == "所属单位" and measures:
+                    continue  # 单位 beside a measure (大数据中心的三公) is a scope, not the rows
+                return self._project_rows() if name == "项目" else (name, rows[name]())
+        if unit and not measures and not self.key():  # 大数据中心有哪些: its projects
+            return self._project_rows()
         return None
+
+    def _sangong_rows(self) -> list[tuple[str, Cell]]:
+        parts = self.c.lexicon.measures["“三公”经费"].parts
+        return sorted(((n, self.c.measure(self.c.lexicon.measures[n])[0]) for n in parts), key=lambda x: -x[1].value)
+
+    def _unit_rows(self) -> list[tuple[str, Cell]]:
+        units = [u for u in self.c.units if not u["is_department"]]
+        rows = [(u["name"], c) for u in units for c in self.c.measure(self.c.lexicon.measures["收支总计"], u["code"])[:1]]
+        return sorted(rows, key=lambda x: -x[1].value)
+
+    def _class_rows(self) -> list[tuple[str, Cell]]:
+        return sorted((r for r in self.c.overview_rows("支出") if r[1].value > 0), key=lambda x: -x[1].value)
+
+    def _subject_rows(self) -> list[tuple[str, Cell]]:
+        return [(f"{code} {name}", c) for code, name, c in self.c.subjects()]
+
+    def _project_rows(self) -> tuple[str, list[tuple[str, Cell]]]:
+        unit = self.scope_unit()
+        kind = "特定目标类" if "特定目标" in self.p.text else "其他运转类" if "其他运转" in self.p.text else None
+        label = f"{unit.name if unit else ''}{kind or ''}项目"
+        return label, [(n, c) for n, c, _ in self.c.projects(unit.code if unit else None, kind)]
 
     def rank_answer(self) -> Answer:
         found = self.collection()

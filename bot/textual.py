@@ -15,13 +15,6 @@ from bot.answer import Answer, Citation, Figure
 from bot.catalog import norm
 from bot.render import show
 
-_QUESTION_WORDS = re.compile(
-    r"多少钱|是多少|有多少|多少|是什么|什么|怎么样|请问|一下|的|吗|呢|啊|了|是|有没有|有|这个局|这个|那个|那|局里|"
-    r"为什么|为何|为啥|原因|比上年|比去年|和去年比|跟去年比|与上年相比|变化|有哪些|哪些|包括|几条|几个|几辆|几台|多少个|"
-    r"现在|目前|一共|总共|现有|我们|你们|请|帮我|查一下|查查|看看|其中|"
-    r"主要用于|用于|[?？。，,!！\s]"
-)
-_TRAILING = re.compile(r"(要求|目标|指标值|指标|是多少|多少|占|比例|比重|百分比|百分之几|增加|增长|减少|下降|变化|多了|少了|预算)+$")
 _CHANGE = re.compile(r"增加|增长|减少|下降|持平|相比|比上年|增减")
 SENTENCE_CUTOFF = 70
 LABEL_CUTOFF = 66  # rapidfuzz partial ratio: the asked words must (mostly) be what names the number
@@ -35,7 +28,8 @@ class TextAnswers:
         for m in self.p.mentions:
             text = text.replace(m.text, " ")
         text = re.sub(r"(?:19|20)\d{2}年?", "", text)
-        key = _TRAILING.sub("", _QUESTION_WORDS.sub("", text))
+        words = self.c.lexicon.phrases
+        key = words.trailing.sub("", words.question.sub("", text))
         return "" if set(key) <= set("跟和与比同及或") else key  # stray connectives are no subject
 
     def _focus_terms(self) -> list[str]:

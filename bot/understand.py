@@ -15,7 +15,6 @@ from bot.normalize import Normalized
 FUZZY_CUTOFF = 80  # rapidfuzz score (0-100) below which a token links to nothing
 FUZZY_MARGIN = 5  # a fuzzy name must beat the runner-up by this much, else it is no link
 BIGRAM_CUTOFF = 0.65  # share of character pairs a name and the question have in common
-_QUESTION = re.compile(r"多少钱|是多少|多少|有多少|是什么|什么|请问|一下|预算|的|吗|呢|啊|了|是|有|那个|这个|[?？。，,!！\s]")
 _PLACE = re.compile(r"([\u4e00-\u9fa5]{2,4}?(?:市|省|县|区))")
 _ORGANISATION = re.compile(r"[\u4e00-\u9fa5]{2,4}?[市省县区][\u4e00-\u9fa5]{1,12}?(?:局|委员会|委|厅|办公室|政府|中心)")
 
@@ -84,7 +83,7 @@ def _bigrams(text: str) -> set[str]:
 def _fuzzy(key: str, catalog: Catalog, tokens: list[str]) -> list[Mention]:
     """No exact name: a typo'd token (rapidfuzz ratio), else the name holding most of the question's words."""
     aliases = catalog.fuzzy_aliases
-    residue = _QUESTION.sub("", key)
+    residue = catalog.lexicon.phrases.link_noise.sub("", key)
     if len(residue) >= 2 and len({e.name for e in catalog.entities if residue in norm(e.name)}) >= 2:
         return []  # part of several names (信息系统, 离退休): a question to ask back, not a typo to fix
     for token in tokens:
