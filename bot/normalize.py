@@ -15,7 +15,7 @@ _SHORT_YEAR = re.compile(r"(?<!\d)(\d{2})\s*年(?!代|度?[0-9])")
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年?(?!\d)")
 _CN_COUNT = re.compile(r"(前|第|排前)([一二两三四五六七八九十百]{1,4})")
 _CN_AMOUNT = re.compile(r"([零一二两三四五六七八九十百千]{1,6})(万|亿|元|个|项|辆|台)")
-_UNIT = re.compile(r"(亿元|万元|元|亿|万)(?!.*(亿元|万元|元))")
+_UNIT = re.compile(r"(亿元|万元|千元|元|亿|万)(?!.*(亿元|万元|千元|元))")
 _PUNCT = re.compile(r"[\s\u3000]+")
 MAX_CHARS = 500
 
@@ -69,7 +69,7 @@ def normalize(question: str, typos: dict[str, str], english: dict[str, str]) -> 
     text = _CN_COUNT.sub(_cn_count, text)
     text = _CN_AMOUNT.sub(_cn_amount, text)
     years = [int(y) for y in _YEAR.findall(text)]
-    unit_match = _UNIT.search(text) if re.search(r"(多少|换|转|折合|用|是)(亿元|万元|元|亿|万)|(亿元|万元|元)(是|表示|呢|$)", text) else None
+    unit_match = _UNIT.search(text) if re.search(r"(多少|换|转|折合|用|是)(亿元|万元|千元|元|亿|万)|(亿元|万元|千元|元)(是|表示|呢|$)", text) else None
     unit = None
     if unit_match:
         unit = {"亿": "亿元", "万": "万元"}.get(unit_match.group(1), unit_match.group(1))

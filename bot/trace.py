@@ -12,7 +12,7 @@ import sqlite3
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from bot.answer import Answer, Figure
-from db.money import CENT, convert
+from db.money import CENT, FEN_PER_UNIT, convert
 
 _NUM = re.compile(r"-?\d+(?:\.\d+)?")
 
@@ -38,7 +38,7 @@ def _stored(conn: sqlite3.Connection, figure: Figure) -> bool:
     ).fetchall()
     if figure.formula:  # a row sum shown as one cell ("51.89 + 44.20（万元）")
         return _formula_holds(figure, [])
-    return any(figure.unit in ("元", "万元", "亿元") and convert(_dec(v), u, figure.unit) == value for v, u in rows) or any(
+    return any(figure.unit in FEN_PER_UNIT and convert(_dec(v), u, figure.unit) == value for v, u in rows) or any(
         _dec(v) == value for v, _ in rows)
 
 
