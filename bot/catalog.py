@@ -113,7 +113,7 @@ class Catalog:
             undated = re.sub(r"^20\d\d年|20\d\d$", "", name)
             local = [without_city(n, self.department) for n in (name, undated)]
             self._add("project", name, aliases=(undated, *local) + syn.get(name, ()))
-        for scheme, kind in (("func", "func"), ("econ", "econ")):
+        for scheme, kind in (("func", "func"), ("econ", "econ"), ("gov_econ", "gov_econ")):
             for row in self.conn.execute(
                 "SELECT code, name FROM subjects WHERE document_id = ? AND scheme = ? ORDER BY code", (self.doc_id, scheme)
             ):
@@ -124,7 +124,9 @@ class Catalog:
                 "SELECT DISTINCT label FROM facts WHERE table_id = ? AND row_kind = 'item'", (self.tables[OVERVIEW_TABLE]["id"],)
             ):
                 if norm(row["label"]) not in seen:
-                    self._add("row", row["label"], aliases=(row["label"] + "支出",) + syn.get(row["label"], ()))
+                    bare = re.sub(r"支出$", "", row["label"])  # 住房保障支出 → 住房保障 (but not 其他支出 → 其他)
+                    self._add("row", row["label"], aliases=(row["label"] + "支出", *([bare] if len(bare) >= 3 else []))
+                              + syn.get(row["label"], ()))
         for row in self.conn.execute("SELECT term FROM glossary WHERE document_id = ?", (self.doc_id,)):
             self._add("term", row["term"])
         present = {e.code[:3] for e in self.entities if e.kind in ("func", "econ") and e.code}

@@ -75,6 +75,13 @@ class Composer(Computations, Listings, TextAnswers):
         return next(e for e in self.c.entities if e.kind == "measure" and e.name == name)
 
     def cells_of(self, entity: Entity, unit: Entity | None = None) -> list[Cell]:
+        """The cells that hold an entity's figure, for one unit when `unit` is given: none when the
+        tables do not split it by unit (subjects and items are department-wide)."""
+        if unit is not None and entity.kind in ("func", "econ", "gov_econ", "row"):
+            return []
+        if unit is not None and entity.kind == "project":
+            row = self.c.project_row(entity.name)
+            return self.c.project(entity.name) if row and row["unit_code"] == unit.code else []
         if entity.kind == "measure":
             return self.c.measure(self.c.lexicon.measures[entity.name], unit.code if unit else None)
         if entity.kind == "unit":
@@ -85,6 +92,8 @@ class Composer(Computations, Listings, TextAnswers):
             return self.c.func(entity.code)
         if entity.kind == "econ":
             return self.c.econ(entity.code, self.table_hint() or ECON_TABLE)
+        if entity.kind == "gov_econ":
+            return self.c.select(ECON_TABLE, "总计", gov_econ_code=entity.code, row_kind="item")
         if entity.kind == "row":
             return self.c.overview_row(entity.name)
         return []
@@ -163,6 +172,9 @@ class Composer(Computations, Listings, TextAnswers):
             return self.sentence_answer() or self.definition_answer()
         cells = self.cells_of(entity, unit)
         if not cells:
+            if unit and entity.kind == "project":
+                owner = self.c.project_row(entity.name)["unit_name"]
+                return self.not_found(f"“{entity.name}”是{owner}的项目，不属于{unit.name}。")
             if unit:
                 return self.not_found(f"公开表格没有按单位列出“{entity.name}”，只能回答全部门的数字。")
             return self.sentence_answer() or self.not_found(f"这份预算里没有“{entity.name}”的对应数字。")

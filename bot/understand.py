@@ -14,7 +14,8 @@ from bot.normalize import Normalized
 
 FUZZY_CUTOFF = 80  # rapidfuzz score (0-100) below which a token links to nothing
 FUZZY_MARGIN = 5  # a fuzzy name must beat the runner-up by this much, else it is no link
-BIGRAM_CUTOFF = 0.65  # share of character pairs a name and the question have in common
+BIGRAM_CUTOFF = 0.65
+_KIND_ORDER = ("measure", "project", "unit", "func", "econ", "gov_econ", "row", "term")  # who keeps shared words  # share of character pairs a name and the question have in common
 _PLACE = re.compile(r"([\u4e00-\u9fa5]{2,4}?(?:市|省|县|区))")
 _ORGANISATION = re.compile(r"[\u4e00-\u9fa5]{2,4}?[市省县区][\u4e00-\u9fa5]{1,12}?(?:局|委员会|委|厅|办公室|政府|中心)")
 
@@ -121,8 +122,7 @@ def _fuzzy(key: str, catalog: Catalog, tokens: list[str]) -> list[Mention]:
 
 
 def _kind_rank(kind: str) -> int:
-    return ["measure", "project", "unit", "func", "econ", "row", "term"].index(kind) if kind in (
-        "measure", "project", "unit", "func", "econ", "row", "term") else 9
+    return _KIND_ORDER.index(kind) if kind in _KIND_ORDER else len(_KIND_ORDER)
 
 
 def understand(normalized: Normalized, catalog: Catalog, lexicon: Lexicon, tokens: list[str]) -> Parse:
