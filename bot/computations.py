@@ -17,29 +17,21 @@ class Computations:
     """Mixin of Composer (bot/compose.py), whose building blocks it uses."""
 
     def share_answer(self) -> Answer:
-        unit = self.scope_unit()
-        measures = list(dict.fromkeys(e for e in (m.entity for m in self.p.mentions) if e.kind != "unit"))
-        if unit:  # 大数据中心的项目(支出)占全部门(项目支出): one measure, the unit's part of the department's
-            if not measures and "项目" in self.p.text:
-                measures = [self.measure_entity("项目支出")]
-            scoped = [e for e in measures if e.kind == "measure" and self.c.lexicon.measures[e.name].by_unit and e.name != "收支总计"]
-            if scoped and all(e.name == "收支总计" or e is scoped[0] for e in measures):
-                measures = scoped[:1]
-        if unit and not measures:
-            part, whole = self.value_of(unit), self.value_of(self.measure_entity("收支总计"))
-        elif unit and len(measures) == 1:
-            part, whole = self.value_of(measures[0], unit), self.value_of(measures[0])
-        elif len(measures) >= 2:
-            first, second = self._part_and_whole(measures[0], measures[1])
-            part, whole = self._in_scope_of(first, second) or self.value_of(first), self.value_of(second)
-        elif measures and (stated := self.narrative_amount()):
-            part, whole = stated, self.value_of(measures[0])
-        elif measures:
-            entity = measures[0]
-            parent = self.c.lexicon.measures[entity.name].parent if entity.kind == "measure" else None
-            if entity.kind == "project":
-                parent = "项目支出"
-            part, whole = self.value_of(entity), self.value_of(self.measure_entity(parent or "收支总计"))
+        """What share one figure is of another. The words before 占 name the part, those after it the
+        whole ("大数据中心项目支出占全部门项目支出"); with no whole named, the part's parent measure."""
+        at = self.p.text.find("占")
+        before = list(dict.fromkeys(m.entity for m in self.p.mentions if at < 0 or m.start <= at))
+        after = list(dict.fromkeys(m.entity for m in self.p.mentions if at >= 0 and m.start > at))
+        rest = self.p.text[at + 1:] if at >= 0 else ""
+        if not after and len([e for e in before if e.kind != "unit"]) == 2 and not re.search(r"和|与|加|及|、|之和", self.p.text):
+            part_entity, whole_entity = self._part_and_whole(*[e for e in before if e.kind != "unit"])  # A里B占多少
+            before, after = [part_entity], [whole_entity]
+        scoped = self._in_scope_of(before[0], after[0]) if len(before) == 1 and len(after) == 1 else None
+        part = scoped or self._side(before, self.p.text[:at] if at >= 0 else self.p.text, top=True)
+        if after or re.search(r"项目", rest):
+            whole = self._side(after, rest)
+        elif before:
+            whole = self.value_of(self._default_whole(before))
         else:
             return self.not_found("没听明白要算谁占谁的比例。")
         if not part or not whole or whole[0] == 0:
@@ -50,6 +42,61 @@ class Computations:
         self.figures.append(computed(share, "%", f"{show(part[0])} ÷ {show(whole[0])} × 100%（{part[2]} ÷ {whole[2]}）"))
         return self.answer(f"{part[2]} {part[1]}，占{whole[2]} {whole[1]}的 {share}%。",
                            ["人员经费占基本支出多少", "项目支出占比", "大数据中心占全部门多少"])
+
+    def _side(self, entities: list[Entity], words: str, top: bool = False) -> tuple[Decimal, str, str] | None:
+        """The amount one side of a share names: a unit's total or its part of a measure, a subject read
+        in a measure's column, several things added, the top N of a list, or one thing."""
+        units = [e for e in entities if e.kind == "unit"]
+        others = [e for e in entities if e.kind != "unit"]
+        if len(others) > 1:  # 全部门项目支出: 全部门 (收支总计) only says whose
+            others = [e for e in others if e.name != "收支总计"] or others
+        if units and not others and "项目" in words:
+            others = [self.measure_entity("项目支出")]
+        if units:
+            return self.value_of(others[0], units[0]) if others and others[0].name != "收支总计" else self.value_of(units[0])
+        if len(others) >= 2 and re.search(r"和|与|加|及|、|之和", words):
+            return self._total_of(others)
+        if len(others) == 2 and {e.kind for e in others} & {"func", "econ"} and "measure" in {e.kind for e in others}:
+            row = next(e for e in others if e.kind in ("func", "econ"))
+            measure = self.c.lexicon.measures[next(e for e in others if e.kind == "measure").name]
+            for table, columns in measure.columns.items():
+                cells = self.c.row_column(row, table, columns)
+                if cells:
+                    total, target = self.add_up(cells)
+                    return total, f"{show(total)} {target}", f"{row.name}的{measure.name}"
+        if not others and top and self.p.top and (found := self.collection()):
+            what, items = found
+            picked = items[: self.p.top]
+            return self._total_of_cells(picked, f"前 {len(picked)} 个{what}") if picked else None
+        if not others and "项目" in words:
+            return self.value_of(self.measure_entity("项目支出"))
+        if not others:
+            return self.narrative_amount()
+        return self.value_of(others[0])
+
+    def _default_whole(self, part: list[Entity]) -> Entity:
+        """The whole of a share whose question names none: a measure's parent, 项目支出 for a project."""
+        entity = next((e for e in part if e.kind != "unit"), None)
+        if entity is None:
+            return self.measure_entity("收支总计")
+        if entity.kind == "project":
+            return self.measure_entity("项目支出")
+        parent = self.c.lexicon.measures[entity.name].parent if entity.kind == "measure" else None
+        return self.measure_entity(parent or "收支总计")
+
+    def _total_of(self, entities: list[Entity]) -> tuple[Decimal, str, str] | None:
+        values = [self.value_of(e) for e in entities]
+        if not all(values):
+            return None
+        unit_name = self.unit or values[0][1].split()[-1]
+        total = sum((v[0] for v in values), Decimal(0))
+        label = "、".join(v[2] for v in values) + "合计"
+        self.figures.append(computed(total, unit_name, " + ".join(show(v[0]) for v in values) + f"（{label}）"))
+        return total, f"{show(total)} {unit_name}", label
+
+    def _total_of_cells(self, items: list, label: str) -> tuple[Decimal, str, str]:
+        total, target = self.add_up([c for _, c in items])
+        return total, f"{show(total)} {target}", label
 
     def _in_scope_of(self, part: Entity, whole: Entity) -> tuple[Decimal, str, str] | None:
         """A subject or item read in the table the whole comes from (办公费 within 公用经费 is the 公用经费
