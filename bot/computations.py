@@ -67,7 +67,7 @@ class Computations:
         if not others and top and self.p.top and (found := self.collection()):
             what, items = found
             picked = items[: self.p.top]
-            return self._total_of_cells(picked, f"前 {len(picked)} 个{what}") if picked else None
+            return self._total_of_cells(picked, f"前 {self.count(len(picked), '个', None, what)} 个{what}") if picked else None
         if not others and "项目" in words:
             return self.value_of(self.measure_entity("项目支出"))
         if not others:
