@@ -144,7 +144,7 @@ class Composer(Computations, Listings, TextAnswers):
     def remember(self, entity: Entity, unit: Entity | None = None) -> None:
         self.state["focus"] = {"kind": entity.kind, "name": entity.name, "code": entity.code, "unit": unit.code if unit else None}
         key = [entity.kind, entity.name, entity.code]
-        self.state["recent"] = ([k for k in self.state.get("recent", []) if k != key] + [key])[-2:]
+        self.state["recent"] = ([k for k in self.state.get("recent", []) if k != key] + [key])[-5:]
 
     # ----- one figure ---------------------------------------------------------------
     def figure_answer(self) -> Answer:

@@ -175,6 +175,10 @@ class Computations:
     def sum_answer(self) -> Answer:
         """The total of the things named (人员经费和公用经费加起来), or of the last list."""
         operands = self._operands(most=10)
+        recalled = re.search(r"两者|二者|两个|2个|这两|三者|三个|3个|这三|这几", self.p.text)
+        if len(operands) < 2 and recalled and len(self.state.get("recent", [])) >= 2:  # 两者加起来: the last things asked
+            wanted = 3 if re.search(r"三|3", recalled.group(0)) else len(self.state["recent"]) if "几" in recalled.group(0) else 2
+            operands = [(e, None) for e in (self.c.find(*key) for key in self.state["recent"][-wanted:]) if e is not None]
         if len(operands) < 2:
             return self.list_sum() if self.state.get("list_values") and not self.p.mentions else self.figure_answer()
         values = [self.value_of(entity, unit) for entity, unit in operands]
@@ -194,7 +198,11 @@ class Computations:
 
     def compare_answer(self) -> Answer:
         operands = self._operands()
-        if not operands and len(self.state.get("recent", [])) >= 2:  # 两者差多少
+        focus = self.state.get("focus")
+        previous = self.c.find(focus["kind"], focus["name"], focus["code"]) if focus else None
+        if len(operands) == 1 and previous is not None and previous is not operands[0][0]:
+            operands.insert(0, (previous, None))  # 等保测评多少 … 比原厂延保多多少
+        elif len(operands) < 2 and len(self.state.get("recent", [])) >= 2:  # (两者)差多少
             operands = [(e, None) for e in (self.c.find(*key) for key in self.state["recent"][-2:]) if e is not None]
         if len(operands) < 2:
             return self.figure_answer()

@@ -176,11 +176,12 @@ def amount_bounds(text: str):
         unit = _UNITS[span.group(4) or span.group(2)]
         low, high = Decimal(span.group(1)), Decimal(span.group(3))
         return (low, False), (high, False), unit, f"{show(low)}至{show(high)}{unit}之间"
-    for words, side, strict in ((r"超过|大于|高于|多于", "low", True), (r"小于|低于|少于|不到|不足", "high", True)):
+    for words, side, strict in ((r"不少于|不低于|至少|大于等于|≥|>=", "low", False), (r"不超过|不高于|至多|小于等于|≤|<=", "high", False),
+                                (r"超过|大于|高于|多于|>", "low", True), (r"小于|低于|少于|不到|不足|<", "high", True)):
         match = re.search(rf"(?:{words})\s*" + _AMOUNT, text)
         if match and match.group(2):
             value, unit = Decimal(match.group(1)), _UNITS[match.group(2)]
-            word = "超过" if side == "low" else "低于"
+            word = {("low", True): "超过", ("low", False): "不少于", ("high", True): "低于", ("high", False): "不超过"}[(side, strict)]
             return ((value, strict), (None, False), unit, f"{word}{show(value)}{unit}") if side == "low" else (
                 (None, False), (value, strict), unit, f"{word}{show(value)}{unit}")
     match = re.search(_AMOUNT + r"\s*(以上|以下)", text)
