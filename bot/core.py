@@ -136,7 +136,9 @@ class Assistant:
         ):
             parse.intent = "definition"
         if parse.intent in ("change", "why"):
-            return composer.sentence_answer() or composer.not_found("公开文件没有说明这一点。"), parse
+            subject = "、".join(m.entity.name for m in parse.mentions if m.entity.kind != "unit")
+            what = "变化的原因" if parse.intent == "why" else "与上年相比的变化"
+            return composer.sentence_answer() or composer.not_found(f"公开文件没有说明{subject or '这一项'}{what}。"), parse
         if parse.intent == "describe":
             return composer.section_answer() or composer.sentence_answer() or composer.figure_answer(), parse
         handler = _HANDLERS.get(parse.intent or "", Composer.figure_answer)
@@ -201,13 +203,15 @@ class Assistant:
                 parse.mentions = [Mention(focused, focused.name, 0, 100)]
             elif share_of and parse.mentions[0].entity is not focused:
                 parse.mentions.insert(0, Mention(focused, focused.name, 0, 100))
-            elif parse.text.startswith("其中") and focused.kind in ("func", "econ") and parse.of("measure"):
-                parse.mentions.insert(0, Mention(focused, focused.name, 0, 100))  # 行政运行 … 其中公用经费
+            elif re.search(r"^其中|^那|呢[?？]?$", parse.text) and focused.kind in ("func", "econ") and parse.mentions and all(
+                    m.entity.kind == "measure" and self.lexicon.measures[m.entity.name].columns for m in parse.mentions):
+                parse.mentions.insert(0, Mention(focused, focused.name, 0, 100))  # 行政运行 … (其中)公用经费(呢)
             elif re.search(r"呢[?？]?$|^那", parse.text) and parse.mentions and all(m.entity.kind == "unit" for m in parse.mentions) \
                     and focused.kind in ("measure", "func", "econ") and parse.intent is None:
                 parse.mentions.append(Mention(focused, focused.name, len(parse.text), 100))  # 人员经费 … 那大数据中心呢
         focus_unit = (focus.get("unit") or (focus["code"] if focus["kind"] == "unit" else None)) if focus else None
-        if focus_unit and not parse.of("unit") and parse.mentions and parse.text.startswith("其中"):
+        if focus_unit and not parse.of("unit") and parse.mentions and re.search(r"^其中|^那|呢[?？]?$", parse.text) and all(
+                m.entity.kind == "measure" for m in parse.mentions):  # 大数据中心多少 … 项目支出呢
             unit = next((e for e in catalog.entities if e.kind == "unit" and e.code == focus_unit), None)
             if unit is not None:
                 parse.mentions.insert(0, Mention(unit, unit.name, 0, 100))

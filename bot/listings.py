@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from decimal import Decimal
 
 from bot.answer import Answer, Figure
-from bot.catalog import Cell
+from bot.catalog import FUNC_TABLE, Cell
 from bot.render import computed, show
 from db.money import convert
 
@@ -50,7 +51,19 @@ class Listings:
         return sorted((r for r in self.c.overview_rows("支出") if r[1].value > 0), key=lambda x: -x[1].value)
 
     def _subject_rows(self) -> list[tuple[str, Cell]]:
-        return [(f"{code} {name}", c) for code, name, c in self.c.subjects()]
+        """Function subjects by amount; by a measure's column when one is named (项目支出最多的科目)."""
+        measure = next((self.c.lexicon.measures[e.name] for e in self.p.of("measure")
+                        if FUNC_TABLE in self.c.lexicon.measures[e.name].columns), None)
+        if measure is None:
+            return [(f"{code} {name}", c) for code, name, c in self.c.subjects()]
+        rows = []
+        for code, name, _ in self.c.subjects():
+            cells = self.c.row_column(self.c.find("func", name, code), FUNC_TABLE, measure.columns[FUNC_TABLE])
+            if cells:
+                total = sum((c.value for c in cells), Decimal(0))
+                formula = " + ".join(str(c.value) for c in cells) if len(cells) > 1 else None
+                rows.append((f"{code} {name}（{measure.name}）", replace(cells[0], value=total, formula=formula)))
+        return sorted(rows, key=lambda x: (-x[1].value, x[0]))
 
     def _project_rows(self) -> tuple[str, list[tuple[str, Cell]]]:
         unit = self.scope_unit()
@@ -68,7 +81,8 @@ class Listings:
         smallest = bool(re.search(r"最少|最小|最低|从小到大", self.p.text))
         ordered = list(reversed(items)) if smallest else items
         self.remember_list(ordered)
-        n = max(self.p.top or 1, 1)
+        whole_order = not self.p.top and re.search(r"从大到小|从小到大|排序|排名|排一下|排个序", self.p.text)
+        n = len(ordered) if whole_order else max(self.p.top or 1, 1)
         nth = re.search(r"第\d+", self.p.text)
         picked = ordered[n - 1:n] if nth else ordered[:n]
         if not picked:

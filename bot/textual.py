@@ -53,10 +53,14 @@ class TextAnswers:
         if not focus and len(key) < (1 if counted else 2):
             return None
         parts = [k for k in re.split(r"和|与|及|、", key) if k] or [key]
+        named = {a for m in self.p.mentions if m.entity.kind != "unit" for a in (*m.entity.aliases, norm(m.entity.name)) if len(a) >= 2}
         best, best_score = None, 0.0
         for line, heading, sentence, paragraph, context in self.c.sentences:
             if labelled and not self._names_a_number(line, sentence, parts):
                 continue
+            if change and named and not (_CHANGE.search(paragraph) and any(
+                    f["line"] == line and any(a in norm(f["label"]) for a in named) for f in self.c.narrative)):
+                continue  # a change is only read where the narrative states that very figure
             f_score = max((fuzz.partial_ratio(t, context) for t in focus), default=0)
             k_sentence = sum(fuzz.partial_ratio(k, norm(heading + sentence)) for k in parts) / len(parts) if key else 0
             k_paragraph = sum(fuzz.partial_ratio(k, context) for k in parts) / len(parts) if len(parts) > 1 else 0
