@@ -68,7 +68,7 @@ class Catalog:
         self._build()
         # lookup tables for linking, built once: (alias, entity) pairs, and character pairs per alias
         self.aliases = [(a, e) for e in self.entities for a in e.aliases if len(a) >= 2 and not (a.isdigit() and len(a) < 3)]
-        self.fuzzy_aliases = {a: e for a, e in self.aliases if len(a) >= 4 and not a.isdigit()}
+        self.fuzzy_aliases = {a: e for a, e in self.aliases if len(a) >= 4 and not a.isdigit() and e.kind != "indicator"}
         self.alias_bigrams = {a: {a[i:i + 2] for i in range(len(a) - 1)} for a in self.fuzzy_aliases}
         self.aliases_by_bigram: dict[str, set[str]] = {}
         for alias, grams in self.alias_bigrams.items():
@@ -129,6 +129,11 @@ class Catalog:
                               + syn.get(row["label"], ()))
         for row in self.conn.execute("SELECT term FROM glossary WHERE document_id = ?", (self.doc_id,)):
             self._add("term", row["term"])
+        for row in self.conn.execute(
+            "SELECT DISTINCT name FROM indicators WHERE document_id = ? AND group_no IS NULL", (self.doc_id,)
+        ):  # the department's own targets (预算执行率, 服务对象满意度) are named in questions
+            if len(norm(row["name"])) >= 4:
+                self._add("indicator", row["name"])
         present = {e.code[:3] for e in self.entities if e.kind in ("func", "econ") and e.code}
         for classes in self.lexicon.classes.values():
             for code, name in classes.items():

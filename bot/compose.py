@@ -168,6 +168,8 @@ class Composer(Computations, Listings, TextAnswers):
         if len({e.code for e in coded if e.kind == "func"}) > 1:
             return self.clarify([e for e in coded if e.kind == "func"], mention.entity.name)
         entity = mention.entity
+        if entity.kind == "indicator":
+            return self.performance_answer()
         if entity.kind == "term":  # a glossary word asked as a figure: the narrative's number first
             return self.sentence_answer() or self.definition_answer()
         cells = self.cells_of(entity, unit)

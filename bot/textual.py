@@ -197,10 +197,17 @@ class TextAnswers:
         return self.answer(f"{row['term']}：{row['definition']}")
 
     def performance_answer(self) -> Answer:
+        """Targets of 绩效: a project's indicator group, or the department's indicators by name."""
         projects = self.p.of("project")
-        if not projects and self.state.get("focus", {}).get("kind") == "project" and len(self.key()) < 2:
-            projects = [e for e in self.c.entities if e.kind == "project" and e.name == self.state["focus"]["name"]]
+        focus = self.state.get("focus") or {}
+        level_word = re.search(r"成本|产出|效益|满意度", self.p.text)
+        if not projects and focus.get("kind") == "project" and (len(self.key()) < 2 or level_word):
+            projects = [e for e in self.c.entities if e.kind == "project" and e.name == focus["name"]]  # 它的满意度指标
+        named = {e.name for e in self.p.of("indicator")}
         rows = self.c.indicators(projects[0].name if projects else None)
+        if named and not projects:
+            return self.answer(f"{self.c.department}整体绩效目标：\n" + "\n".join(
+                self._indicator_lines([r for r in rows if r["name"] in named])))
         if projects and not rows:
             return self.unlinked_indicators(projects[0].name)
         said = self.key()
@@ -220,7 +227,7 @@ class TextAnswers:
             picked = [r for r in rows if level and r["level1"].startswith(level)] if level else []
             picked = picked or [r for r in rows if len(key) >= 2 and fuzz.partial_ratio(key, norm(r["name"] + r["value"])) >= 75] or rows
         else:
-            scored = [(fuzz.partial_ratio(key, norm(r["name"])) if len(key) >= 2 else 0, r) for r in rows]
+            scored = [(fuzz.partial_ratio(said, norm(r["name"])) if len(said) >= 2 else 0, r) for r in rows]
             best = max((s for s, _ in scored), default=0)
             picked = [r for s, r in scored if s == best and s >= 70]
         if not picked:

@@ -15,7 +15,7 @@ from bot.normalize import Normalized
 FUZZY_CUTOFF = 80  # rapidfuzz score (0-100) below which a token links to nothing
 FUZZY_MARGIN = 5  # a fuzzy name must beat the runner-up by this much, else it is no link
 BIGRAM_CUTOFF = 0.65
-_KIND_ORDER = ("measure", "project", "unit", "func", "econ", "gov_econ", "row", "term")  # who keeps shared words  # share of character pairs a name and the question have in common
+_KIND_ORDER = ("measure", "project", "unit", "func", "econ", "gov_econ", "row", "indicator", "term")  # who keeps shared words  # share of character pairs a name and the question have in common
 _PLACE = re.compile(r"([\u4e00-\u9fa5]{2,4}?(?:市|省|县|区))")
 _ORGANISATION = re.compile(r"[\u4e00-\u9fa5]{2,4}?[市省县区][\u4e00-\u9fa5]{1,12}?(?:局|委员会|委|厅|办公室|政府|中心)")
 
@@ -141,7 +141,7 @@ def understand(normalized: Normalized, catalog: Catalog, lexicon: Lexicon, token
     for m in parse.mentions:
         rest = rest.replace(m.text, " ")
     for pattern, message in lexicon.out_of_scope:
-        if pattern.search(text):
+        if pattern.search(text) and not parse.of("indicator"):  # 决算真实性 is a target, not a 决算 question
             parse.out_of_scope = message
             break
     if re.search(r"去年|上年(?!结转)|上一年", text) and parse.intent not in ("change", "why"):
