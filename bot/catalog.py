@@ -62,7 +62,8 @@ class Catalog:
         # how questions name this department: full name, without its city (农业农村局), its units' names, its city
         local = without_city(self.department, self.department)
         city = self.department[: len(self.department) - len(local)]
-        self.department_names = {self.department, local} | {u["name"] for u in self.units} | (
+        self.department_names = {self.department, local} | {u["name"] for u in self.units} | {
+            t["department"] for t in self.tables.values() if t["department"]} | (
             {city, city[:-1]} if len(city) >= 3 else set())
         self.entities: list[Entity] = []
         self._build()
@@ -107,6 +108,8 @@ class Catalog:
         department = next((e for e in self.entities if e.kind == "unit" and e.code == top), None)
         if department is not None:
             department.aliases.add(norm(self.department))
+            # other names the tables print for the department (南阳市政务服务和大数据管理局)
+            department.aliases |= {norm(t["department"]) for t in self.tables.values() if t["department"]}
             self.department_entity = department
         for row in self.conn.execute("SELECT name FROM projects WHERE document_id = ? ORDER BY id", (self.doc_id,)):
             name = row["name"]
