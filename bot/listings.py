@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from bot.answer import Answer, Figure
 from bot.catalog import FUNC_TABLE, Cell
@@ -145,6 +145,18 @@ class Listings:
             return above and below
 
         return f"{what}中{label}的", [(n, c) for n, c in items if inside(c)]
+
+    def average_answer(self) -> Answer:
+        """The mean amount of the rows a question names (平均每个项目多少钱), with its formula."""
+        found = self.collection() or self._project_rows()
+        what, items = found
+        if not items:
+            return self.not_found("没有可求平均的数据。")
+        total, target = self.add_up([c for _, c in items])
+        mean = (total / len(items)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        self.count(len(items), "个", items[0][1].table, what)
+        self.figures.append(computed(mean, target, f"{show(total)} ÷ {len(items)}（{what}合计 ÷ 个数）"))
+        return self.answer(f"{what}共 {len(items)} 个，合计 {show(total)} {target}，平均每个 {show(mean)} {target}。")
 
     def units_answer(self) -> Answer:
         units = [u for u in self.c.units if not u["is_department"]]
