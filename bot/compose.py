@@ -187,7 +187,10 @@ class Composer(Computations, Listings, TextAnswers):
             zero = "（表中为 0，即本年没有这项预算）" if cells[0].value == 0 else ""
             year = "" if entity.name.startswith(f"{self.c.year}年") else f"{self.c.year}年"
             shown = re.sub(r"^其中[:：]", "", entity.name)
-            text = f"{year}{scope}{shown}{'' if shown.endswith('预算') else '预算'} {amount_text(f)}{zero}。" + self._parts_text(entity, unit)
+            # a column under a heading is only that heading's part: say which (基本支出/公用经费/商品和服务支出)
+            where = f"（{cells[0].table}“{cells[0].column}”栏）" if entity.kind == "measure" and "/" in cells[0].column else ""
+            text = (f"{year}{scope}{shown}{'' if shown.endswith('预算') else '预算'} {amount_text(f)}{where}{zero}。"
+                    + self._parts_text(entity, unit))
             return self.answer(text, self._suggest(entity))
         total, target = self.add_up(cells)
         lines = [f"· {c.row}（{c.table} 第{c.line}行）：{show(convert(c.value, c.unit, target))} {target}" for c in cells]
