@@ -15,7 +15,7 @@ from bot.computations import Computations
 from bot.listings import Listings
 from bot.render import amount_text, citation, computed, figure, show
 from bot.textual import TextAnswers
-from bot.understand import Parse
+from bot.understand import Mention, Parse
 from db.money import convert
 
 DEFAULT_SUGGESTIONS = ["三公经费多少", "大数据中心项目有哪些", "人员经费占基本支出多少"]
@@ -199,8 +199,6 @@ class Composer(Computations, Listings, TextAnswers):
         return self.answer(text, self._suggest(entity))
 
     def figure_answer_of(self, entity: Entity) -> Answer:
-        from bot.understand import Mention
-
         self.p.mentions = [Mention(entity, entity.name, 0, 100)]
         return self.figure_answer()
 
