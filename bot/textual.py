@@ -34,6 +34,9 @@ class TextAnswers:
 
     def _focus_terms(self) -> list[str]:
         terms = [t for m in self.p.mentions for t in (m.text, m.entity.name)]
+        own = self.key()
+        if not terms and (len(own) >= 2 or (own and re.search(r"(?:几|多少)(辆|台|个|项|家|次|条)", self.p.text))):
+            return []  # the question names its own subject (有几辆车): the last topic does not apply
         if not terms and self.state.get("topic"):
             terms = [self.state["topic"]]
         if not terms and self.state.get("focus"):
