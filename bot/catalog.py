@@ -142,7 +142,7 @@ class Catalog:
             for code, name in classes.items():
                 if code in present:
                     short = re.sub(r"支出$", "", name)
-                    self._add("class", name, code, (short, f"{short}类") if short != name else ())
+                    self._add("class", name, code, ((short, f"{short}类") if short != name else ()) + (f"{code}类", code))
 
     # ----- figures --------------------------------------------------------------
     @cached_property
@@ -180,6 +180,10 @@ class Catalog:
 
     def row_column(self, entity: Entity, table: str, columns: str) -> list[Cell]:
         """The cells of a subject's or item's rows in one table, in the given column(s) ("a + b")."""
+        if entity.kind == "class":  # every subject under a 类 (201 一般公共服务支出)
+            field = "econ_code" if entity.code.startswith("3") else "func_code"
+            return [_cell(r) for column in columns.split(" + ") for r in self._facts.get((table, column), ())
+                    if r["row_kind"] == "item" and (r[field] or "").startswith(entity.code)]
         field = {"func": "func_code", "econ": "econ_code"}.get(entity.kind)
         if field is None:
             return []

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from bot.answer import ANSWERED, CLARIFY, NOT_FOUND, Answer, Citation, Figure
 from bot.catalog import ECON_TABLE, Catalog, Cell, Entity
-from bot.computations import Computations
+from bot.computations import TOTALS, Computations
 from bot.listings import Listings
 from bot.render import amount_text, citation, computed, figure, show
 from bot.textual import TextAnswers
@@ -150,6 +150,8 @@ class Composer(Computations, Listings, TextAnswers):
     def figure_answer(self) -> Answer:
         unit = self.scope_unit()
         targets = [m for m in self.p.mentions if m.entity.kind != "unit"]
+        if len(targets) > 1:  # 工会经费总计: the total of that item, not the budget's total
+            targets = [m for m in targets if not (m.entity.kind == "measure" and m.entity.name in TOTALS)] or targets
         if not targets:
             targets = [m for m in self.p.mentions if m.entity.kind == "unit"]
             unit = None
@@ -204,7 +206,7 @@ class Composer(Computations, Listings, TextAnswers):
 
     def crossed_answer(self) -> Answer | None:
         """A subject or item row read in a measure's column: 行政运行的公用经费, 基本支出里的办公费."""
-        rows = [m for m in self.p.mentions if m.entity.kind in ("func", "econ")]
+        rows = [m for m in self.p.mentions if m.entity.kind != "measure" and {e.kind for e in (m.entity, *m.alternates)} & {"func", "econ", "class"}]
         measures = [m.entity for m in self.p.mentions if m.entity.kind == "measure" and self.c.lexicon.measures[m.entity.name].columns]
         if not rows or not measures:
             return None
@@ -212,7 +214,7 @@ class Composer(Computations, Listings, TextAnswers):
         funcs = [e for e in (mention.entity, *mention.alternates) if e.kind == "func" and e.code]
         if len({e.code for e in funcs}) > 1 and not mention.text.isdigit():
             return self.clarify(funcs, mention.entity.name)
-        entity = mention.entity
+        entity = next(e for e in (mention.entity, *mention.alternates) if e.kind in ("func", "econ", "class"))
         for table, columns in measure.columns.items():
             cells = self.c.row_column(entity, table, columns)
             if cells:
@@ -221,7 +223,7 @@ class Composer(Computations, Listings, TextAnswers):
             return None
         self.remember(entity)
         total, target = self.add_up(cells)
-        if len(cells) > 1:
+        if 1 < len(cells) <= 4:
             detail = "（" + " + ".join(f"{c.column.rsplit('/', 1)[-1]}第{c.line}行 {show(convert(c.value, c.unit, target))}" for c in cells) + "）"
         else:
             detail = ""

@@ -13,6 +13,9 @@ from bot.render import computed, percent, show
 from db.money import convert
 
 
+TOTALS = ("收支总计", "本年收入合计", "本年支出合计")  # measures that are the budget's totals
+
+
 class Computations:
     """Mixin of Composer (bot/compose.py), whose building blocks it uses."""
 
@@ -23,6 +26,11 @@ class Computations:
         before = list(dict.fromkeys(m.entity for m in self.p.mentions if at < 0 or m.start <= at))
         after = list(dict.fromkeys(m.entity for m in self.p.mentions if at >= 0 and m.start > at))
         rest = self.p.text[at + 1:] if at >= 0 else ""
+        if re.search(r"其|它的|它", rest) and not any(e.kind == "unit" for e in after):
+            after = [e for e in before if e.kind == "unit"] + after  # 大数据中心的X占其项目支出: its own
+        unnamed = self.c.lexicon.phrases.question.sub("", re.sub(r"比例|比重|百分比|百分之几|多少|其|它的|它|全部|总", "", rest))
+        if at >= 0 and not after and len(unnamed) >= 2 and not re.search(r"项目|预算|部门|全局|总", rest):
+            return self.not_found(f"没有认出“{unnamed}”是哪一项，算不出占比。")
         if not after and len([e for e in before if e.kind != "unit"]) == 2 and not re.search(r"和|与|加|及|、|之和", self.p.text):
             part_entity, whole_entity = self._part_and_whole(*[e for e in before if e.kind != "unit"])  # A里B占多少
             before, after = [part_entity], [whole_entity]
@@ -64,9 +72,13 @@ class Computations:
                 if cells:
                     total, target = self.add_up(cells)
                     return total, f"{show(total)} {target}", f"{row.name}的{measure.name}"
-        if not others and top and self.p.top and (found := self.collection()):
+        first = self.p.top or (1 if re.search(r"最大|最多|最高", words) else None)
+        among = re.search(r"(中|里)的?(前\d+|最大|最多|最高)", words)  # 项目支出中最大的: a row of it, not all of it
+        if (not others or among) and top and first and (found := self.collection()):
             what, items = found
-            picked = items[: self.p.top]
+            picked = items[:first]
+            if len(picked) == 1:
+                return self._total_of_cells(picked, f"{what}中最大的“{picked[0][0]}”")
             return self._total_of_cells(picked, f"前 {self.count(len(picked), '个', None, what)} 个{what}") if picked else None
         if not others and "项目" in words:
             return self.value_of(self.measure_entity("项目支出"))
@@ -163,8 +175,15 @@ class Computations:
         return value, f"{show(value)} {target}", key
 
     def _operands(self, most: int = 2) -> list[tuple[Entity, Entity | None]]:
-        """What a comparison or sum is over: each unit with the measure said after it, or the named things."""
-        mentions = list(dict.fromkeys(m.entity for m in self.p.mentions))
+        """What a comparison or sum is over: each unit with the measure said after it, or the named things.
+        A total (合计, 收支总计) named beside items is the sum asked for, not one more item; a code names
+        the same thing as the words beside it (工资福利支出（50501）)."""
+        coded = {m.entity.name for m in self.p.mentions if m.text.isdigit()}
+        mentions = list(dict.fromkeys(m.entity for m in self.p.mentions
+                                      if m.text.isdigit() or m.entity.name not in coded))
+        totals = [e for e in mentions if e.kind == "measure" and e.name in TOTALS]
+        if len(mentions) - len(totals) >= 2:
+            mentions = [e for e in mentions if e not in totals]
         units = [e for e in mentions if e.kind == "unit"]
         others = [e for e in mentions if e.kind != "unit"]
         if len(units) >= 2:
@@ -190,11 +209,32 @@ class Computations:
         parts = "，".join(f"{v[2]} {v[1]}" for v in values)
         return self.answer(f"{parts}；合计 {show(total)} {unit_name}。")
 
+    def minus_answer(self) -> Answer:
+        """One figure less another: "A减去B", "除了B以外的(A)", "不含B的预算" (A defaults to the whole budget)."""
+        operands = self._operands() or [(e, None) for e in self.p.of("unit")[:1]]
+        if len(operands) == 1 and re.search(r"除了|除去|不含|不包括|以外|之外", self.p.text):
+            operands.insert(0, (self.measure_entity("收支总计"), None))
+        if len(operands) < 2:
+            return self.not_found("没听明白要从哪个数里减去哪个数。")
+        if re.search(r"除了|除去|不含|不包括", self.p.text) and operands[0][0].name != "收支总计" and not re.search(r"中|里", self.p.text):
+            operands.reverse()  # 除了B以外的A: B is named first
+        values = [self.value_of(entity, unit) for entity, unit in operands]
+        if not all(values):
+            return self.not_found("公开表格里缺少相减所需的数字。")
+        (a, shown_a, label_a), (b, shown_b, label_b) = values
+        if b > a:
+            return self.not_found(f"{label_b}（{shown_b}）大于{label_a}（{shown_a}），不能从中减去。")
+        unit_name = self.unit or shown_a.split()[-1]
+        self.figures.append(computed(a - b, unit_name, f"{show(a)} − {show(b)}（{label_a} − {label_b}）"))
+        return self.answer(f"{label_a} {shown_a}，减去{label_b} {shown_b}，余 {show(a - b)} {unit_name}。")
+
     def list_sum(self) -> Answer:
         unit = self.state.get("unit") or "万元"
+        values = self.state["list_values"]
+        total = sum((Decimal(v) for v in values), Decimal(0))
         self.cite_list()
-        self.figures.append(computed(Decimal(self.state["list_total"]), unit, " + ".join(self.state["list_values"])))
-        return self.answer(f"以上合计 {self.state['list_total']} {unit}。")
+        self.figures.append(computed(total, unit, " + ".join(values)))
+        return self.answer(f"以上 {self.count(len(values), '项', None, '上一回答所列')} 项合计 {show(total)} {unit}。")
 
     def compare_answer(self) -> Answer:
         operands = self._operands()

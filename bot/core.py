@@ -27,7 +27,7 @@ _HANDLERS = {
     "share": Composer.share_answer, "compare": Composer.compare_answer, "rank": Composer.rank_answer,
     "list": Composer.list_answer, "count": Composer.count_answer, "code": Composer.code_answer,
     "definition": Composer.definition_answer, "performance": Composer.performance_answer,
-    "ratio": Composer.ratio_answer, "sum": Composer.sum_answer, "average": Composer.average_answer, "attribute": Composer.attribute_answer, "previous": Composer.previous_answer,
+    "ratio": Composer.ratio_answer, "sum": Composer.sum_answer, "average": Composer.average_answer, "minus": Composer.minus_answer, "attribute": Composer.attribute_answer, "previous": Composer.previous_answer,
 }
 
 

@@ -168,11 +168,12 @@ class Listings:
 
     def count_answer(self) -> Answer:
         text = self.p.text
-        if self.p.of("project") and not re.search(r"几个项目|多少个项目", text):
-            return self.performance_answer()
+        project_focus = not self.p.mentions and len(self.key()) >= 2 and (self.state.get("focus") or {}).get("kind") == "project"
+        if (self.p.of("project") or project_focus) and not re.search(r"几个项目|多少个项目", text):
+            return self.performance_answer()  # 精神文明建设经费 … 开展文明单位活动几次
         if re.search(r"车|设备|台|绩效|条", text):
             return self.section_answer() or self.sentence_answer() or self.not_found("公开文件没有这个数量。")
-        if "单位" in text and "项目" not in text:
+        if re.search(r"(几|多少)个(预算)?单位|几家单位|单位有几|单位数|单位组成", text):
             return self.units_answer()
         found = self.collection()
         if found is None and not self.state.get("list"):
@@ -210,7 +211,7 @@ def amount_bounds(text: str):
             word = {("low", True): "超过", ("low", False): "不少于", ("high", True): "低于", ("high", False): "不超过"}[(side, strict)]
             return ((value, strict), (None, False), unit, f"{word}{show(value)}{unit}") if side == "low" else (
                 (None, False), (value, strict), unit, f"{word}{show(value)}{unit}")
-    match = re.search(_AMOUNT + r"\s*(以上|以下)", text)
+    match = re.search(_AMOUNT + r"\s*(?:及|或)?\s*(以上|以下)", text)
     if match and match.group(2):
         value, unit = Decimal(match.group(1)), _UNITS[match.group(2)]
         if match.group(3) == "以上":

@@ -164,7 +164,7 @@ class TextAnswers:
     def section_answer(self) -> Answer | None:
         """All paragraphs under a heading the question names (主要职责, 年度主要任务)."""
         key = self.key()
-        if len(key) < 2:
+        if len(key) < 3:  # two characters (一般, 预算) name no heading
             return None
         sections = self.c.sections
         headings = {s["heading"] for s in sections if s["heading"]}
@@ -204,7 +204,7 @@ class TextAnswers:
         projects = self.p.of("project")
         focus = self.state.get("focus") or {}
         level_word = re.search(r"成本|产出|效益|满意度", self.p.text)
-        if not projects and focus.get("kind") == "project" and (len(self.key()) < 2 or level_word):
+        if not projects and focus.get("kind") == "project" and (len(self.key()) < 2 or level_word or self.p.intent == "count"):
             projects = [e for e in self.c.entities if e.kind == "project" and e.name == focus["name"]]  # 它的满意度指标
         named = {e.name for e in self.p.of("indicator")}
         rows = self.c.indicators(projects[0].name if projects else None)
