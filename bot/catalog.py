@@ -156,9 +156,22 @@ class Catalog:
             grouped.setdefault((row["tname"], row["column"]), []).append(row)
         return grouped
 
+    @cached_property
+    def _by_code(self) -> dict[tuple, list[sqlite3.Row]]:
+        """Facts by (table, column, field, value) for the fields questions look rows up by."""
+        index: dict[tuple, list[sqlite3.Row]] = {}
+        for (table, column), rows in self._facts.items():
+            for row in rows:
+                for field in _INDEXED:
+                    if row[field] is not None:
+                        index.setdefault((table, column, field, row[field]), []).append(row)
+        return index
+
     def select(self, table: str, column: str, **where) -> list[Cell]:
         """Cells of one column of one table whose fact fields equal `where` (e.g. func_code='2013704')."""
-        return [_cell(r) for r in self._facts.get((table, column), ()) if all(r[key] == value for key, value in where.items())]
+        field = next((f for f in _INDEXED if f in where), None)
+        rows = self._by_code.get((table, column, field, where[field]), ()) if field else self._facts.get((table, column), ())
+        return [_cell(r) for r in rows if all(r[key] == value for key, value in where.items())]
 
     def ref(self, ref: dict) -> Cell | None:
         """The figure a knowledge reference (table, side, row, column) names."""
@@ -270,6 +283,13 @@ class Catalog:
         return self.conn.execute("SELECT * FROM narrative_facts WHERE document_id = ? ORDER BY rowid", (self.doc_id,)).fetchall()
 
     @cached_property
+    def narrative_by_line(self) -> dict[int, list[sqlite3.Row]]:
+        lines: dict[int, list[sqlite3.Row]] = {}
+        for fact in self.narrative:
+            lines.setdefault(fact["line"], []).append(fact)
+        return lines
+
+    @cached_property
     def sentences(self) -> list[tuple[int, str, str, str, str]]:
         """(line, heading, sentence, paragraph, matching key of heading+paragraph) of the narrative, NFKC."""
         out = []
@@ -286,6 +306,9 @@ class Catalog:
     @cached_property
     def sections(self) -> list[sqlite3.Row]:
         return self.conn.execute("SELECT * FROM sections WHERE document_id = ? ORDER BY line", (self.doc_id,)).fetchall()
+
+
+_INDEXED = ("func_code", "econ_code", "gov_econ_code", "project", "unit_code")
 
 
 def _cell(row: sqlite3.Row) -> Cell:

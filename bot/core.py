@@ -45,6 +45,7 @@ class Assistant:
         words = set().union(*(catalog.vocabulary() for catalog in self.catalogs))
         self.tokenizer = build_tokenizer(words, cache_dir)
         self._understood: OrderedDict[tuple[int, str], Parse] = OrderedDict()
+        self._normal: OrderedDict[str, Normalized] = OrderedDict()
 
     @classmethod
     def open(cls, settings: Settings) -> "Assistant":
@@ -145,7 +146,13 @@ class Assistant:
         return handler(composer), parse
 
     def _normalized(self, question: str) -> Normalized:
-        return normalize(question, self.lexicon.typos, self.lexicon.english)
+        """Normalised once per distinct question text (a copy, since follow-ups may change it)."""
+        cached = self._normal.get(question)
+        if cached is None:
+            cached = self._normal[question] = normalize(question, self.lexicon.typos, self.lexicon.english)
+            if len(self._normal) > UNDERSTOOD_CACHE:
+                self._normal.popitem(last=False)
+        return replace(cached, years=list(cached.years))
 
     def _understand(self, question: str, normalized: Normalized, catalog: Catalog) -> Parse:
         """Segment and link a question against one document; the same words mean the same, so it is cached."""

@@ -62,7 +62,7 @@ class TextAnswers:
             if labelled and not self._names_a_number(line, sentence, parts):
                 continue
             if change and named and not (_CHANGE.search(paragraph) and any(
-                    f["line"] == line and any(a in norm(f["label"]) for a in named) for f in self.c.narrative)):
+                    any(a in norm(f["label"]) for a in named) for f in self.c.narrative_by_line.get(line, ()))):
                 continue  # a change is only read where the narrative states that very figure
             f_score = max((fuzz.partial_ratio(t, context) for t in focus), default=0)
             k_sentence = sum(fuzz.partial_ratio(k, norm(heading + sentence)) for k in parts) / len(parts) if key else 0
@@ -84,7 +84,8 @@ class TextAnswers:
 
     def _names_a_number(self, line: int, sentence: str, parts: list[str]) -> bool:
         return any(f["line"] == line and f["clause"] in sentence and any(
-            len(p) >= 2 and fuzz.partial_ratio(p, norm(f["label"])) >= LABEL_CUTOFF for p in parts) for f in self.c.narrative)
+            len(p) >= 2 and fuzz.partial_ratio(p, norm(f["label"])) >= LABEL_CUTOFF for p in parts)
+            for f in self.c.narrative_by_line.get(line, ()))
 
     def sentence_answer(self, why: bool = False, labelled: bool = False) -> Answer | None:
         """The narrative sentence that best states what is asked, with its numbers as figures."""
