@@ -14,6 +14,7 @@ from decimal import Decimal
 from functools import cached_property, lru_cache
 
 from bot.lexicon import Lexicon, Measure
+from db.template import strip_numbering as _label
 from db.template import without_city
 
 FUNC_TABLE = "部门支出总体情况表"
@@ -158,19 +159,19 @@ class Catalog:
 
     @cached_property
     def _by_code(self) -> dict[tuple, list[sqlite3.Row]]:
-        """Facts by (table, column, field, value) for the fields questions look rows up by."""
+        """Facts by (table, column, code_field, value) for the fields questions look rows up by."""
         index: dict[tuple, list[sqlite3.Row]] = {}
         for (table, column), rows in self._facts.items():
             for row in rows:
-                for field in _INDEXED:
-                    if row[field] is not None:
-                        index.setdefault((table, column, field, row[field]), []).append(row)
+                for code_field in _INDEXED:
+                    if row[code_field] is not None:
+                        index.setdefault((table, column, code_field, row[code_field]), []).append(row)
         return index
 
     def select(self, table: str, column: str, **where) -> list[Cell]:
         """Cells of one column of one table whose fact fields equal `where` (e.g. func_code='2013704')."""
-        field = next((f for f in _INDEXED if f in where), None)
-        rows = self._by_code.get((table, column, field, where[field]), ()) if field else self._facts.get((table, column), ())
+        code_field = next((f for f in _INDEXED if f in where), None)
+        rows = self._by_code.get((table, column, code_field, where[code_field]), ()) if code_field else self._facts.get((table, column), ())
         return [_cell(r) for r in rows if all(r[key] == value for key, value in where.items())]
 
     def ref(self, ref: dict) -> Cell | None:
@@ -194,13 +195,13 @@ class Catalog:
     def row_column(self, entity: Entity, table: str, columns: str) -> list[Cell]:
         """The cells of a subject's or item's rows in one table, in the given column(s) ("a + b")."""
         if entity.kind == "class":  # every subject under a 类 (201 一般公共服务支出)
-            field = "econ_code" if entity.code.startswith("3") else "func_code"
+            code_field = "econ_code" if entity.code.startswith("3") else "func_code"
             return [_cell(r) for column in columns.split(" + ") for r in self._facts.get((table, column), ())
-                    if r["row_kind"] == "item" and (r[field] or "").startswith(entity.code)]
-        field = {"func": "func_code", "econ": "econ_code"}.get(entity.kind)
-        if field is None:
+                    if r["row_kind"] == "item" and (r[code_field] or "").startswith(entity.code)]
+        code_field = {"func": "func_code", "econ": "econ_code"}.get(entity.kind)
+        if code_field is None:
             return []
-        return [c for column in columns.split(" + ") for c in self.select(table, column, row_kind="item", **{field: entity.code})]
+        return [c for column in columns.split(" + ") for c in self.select(table, column, row_kind="item", **{code_field: entity.code})]
 
     def func(self, code: str) -> list[Cell]:
         return self.select(FUNC_TABLE, "合计", func_code=code, row_kind="item")
@@ -315,6 +316,4 @@ def _cell(row: sqlite3.Row) -> Cell:
     return Cell(Decimal(row["value"]), row["unit"], row["tname"], row["row_label"] or row["column"], row["column"], row["line"])
 
 
-def _label(row: str) -> str:
-    text = unicodedata.normalize("NFKC", row).strip()
-    return re.sub(r"^(?:[一二三四五六七八九十]+、|\([一二三四五六七八九十\d]+\)\s*)", "", text)
+

@@ -12,7 +12,6 @@ from bot.catalog import Entity, norm
 from bot.render import computed, percent, show
 from db.money import convert
 
-
 TOTALS = ("收支总计", "本年收入合计", "本年支出合计")  # measures that are the budget's totals
 
 

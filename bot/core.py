@@ -46,6 +46,7 @@ class Assistant:
         self.tokenizer = build_tokenizer(words, cache_dir)
         self._understood: OrderedDict[tuple[int, str], Parse] = OrderedDict()
         self._normal: OrderedDict[str, Normalized] = OrderedDict()
+        self._overview = self._read_overview()
 
     @classmethod
     def open(cls, settings: Settings) -> "Assistant":
@@ -57,6 +58,10 @@ class Assistant:
         return cls(settings.db_path, load_lexicon(settings.knowledge_dir), settings.cache_dir, sessions)
 
     def overview(self) -> list[dict]:
+        """Loaded documents and their tables with row counts (read once: the database is read-only)."""
+        return self._overview
+
+    def _read_overview(self) -> list[dict]:
         return [
             {"document": c.source, "department": c.department, "year": c.year, "kind": c.kind,
              "tables": [{"name": t["name"], "title": t["title"], "unit": t["unit"],
@@ -130,7 +135,7 @@ class Assistant:
         if parse.unit:
             state["unit"] = parse.unit
         if parse.intent == "loaded":
-            return self._loaded(parse.text), parse
+            return self._loaded(), parse
         asks_meaning = parse.intent == "code" or (parse.intent is None and re.search(r"是什么$|是啥$|是什么\??$|是啥\??$", parse.text))
         if asks_meaning and not re.search(r"\d{3,}|编码|代码", parse.text) and any(
             e.kind == "term" for m in parse.mentions for e in (m.entity, *m.alternates)
@@ -232,14 +237,14 @@ class Assistant:
         else:
             state["blocked"] = parse.text
 
-    def _loaded(self, text: str) -> Answer:
+    def _loaded(self) -> Answer:
         lines, figures = [], []
-        for doc in self.overview():
+        for doc in self._overview:
             tables = "、".join(t["name"] for t in doc["tables"])
             units = "、".join(sorted({t["unit"] for t in doc["tables"]}))
             lines.append(f"· {doc['department']} {doc['year']}年部门{doc['kind']}（{doc['document']}，金额单位：{units}）："
                          f"共 {len(doc['tables'])} 张表：{tables}")
             figures.append(Figure(str(len(doc["tables"])), "张", None, None, None, f"{doc['document']} 已加载的表数", None))
         return Answer(ANSWERED, "已加载的预算公开文件：\n" + "\n".join(lines), figures=figures,
-                      citations=[Citation(d["document"], f"{d['department']}{d['year']}年部门{d['kind']}", None, 1) for d in self.overview()],
+                      citations=[Citation(d["document"], f"{d['department']}{d['year']}年部门{d['kind']}", None, 1) for d in self._overview],
                       suggestions=DEFAULT_SUGGESTIONS[:3])

@@ -7,11 +7,10 @@ import re
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from bot.answer import Answer
-from bot.trace import unverified
+from bot.trace import decimal_or_none, unverified
 
 _NUMBER = re.compile(r"(?<![\d.])\d[\d,]*(?:\.\d+)?")
 # identifiers, not figures: years, line numbers, list ordinals, codes
@@ -54,20 +53,13 @@ def load_questions(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def _decimal(text: str) -> Decimal | None:
-    try:
-        return Decimal(text.replace(",", ""))
-    except InvalidOperation:
-        return None
-
-
 def untraced_numbers(answer: Answer) -> list[str]:
     """Numbers in the text that no figure of the answer backs (identifiers excluded)."""
-    backed = {_decimal(f.value) for f in answer.figures}
+    backed = {decimal_or_none(f.value) for f in answer.figures}
     text = _IDENTIFIERS.sub(" ", answer.text)
     missing = []
     for match in _NUMBER.finditer(text):
-        value = _decimal(match.group(0))
+        value = decimal_or_none(match.group(0))
         if value is not None and value not in backed:
             missing.append(match.group(0))
     return missing
@@ -77,9 +69,9 @@ def check(question: dict, answer: Answer, conn=None) -> list[str]:
     problems = []
     if answer.status != question["status"]:
         problems.append(f"状态 {answer.status} ≠ {question['status']}")
-    values = {_decimal(f.value) for f in answer.figures}
+    values = {decimal_or_none(f.value) for f in answer.figures}
     for expected in question.get("figures", []):
-        if _decimal(expected) not in values:
+        if decimal_or_none(expected) not in values:
             problems.append(f"缺少数字 {expected}")
     for item in question.get("items", []):
         if item not in answer.text:

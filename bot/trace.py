@@ -17,7 +17,8 @@ from db.money import CENT, FEN_PER_UNIT, convert
 _NUM = re.compile(r"-?\d+(?:\.\d+)?")
 
 
-def _dec(text: str) -> Decimal | None:
+def decimal_or_none(text: str) -> Decimal | None:
+    """'1,790.63' → Decimal('1790.63'); None for anything that is not a number."""
     try:
         return Decimal(str(text).replace(",", ""))
     except InvalidOperation:
@@ -25,10 +26,10 @@ def _dec(text: str) -> Decimal | None:
 
 
 def _stored(conn: sqlite3.Connection, figure: Figure) -> bool:
-    value = _dec(figure.value)
+    value = decimal_or_none(figure.value)
     if figure.table.startswith("情况说明"):
         rows = conn.execute("SELECT value FROM narrative_facts WHERE line = ?", (figure.line,)).fetchall()
-        return any(_dec(r[0]) == value for r in rows)
+        return any(decimal_or_none(r[0]) == value for r in rows)
     if figure.column == "指标值":
         rows = conn.execute("SELECT name || ' ' || value FROM indicators WHERE line = ?", (figure.line,)).fetchall()
         return any(figure.value in _NUM.findall(r[0]) for r in rows)
@@ -38,14 +39,14 @@ def _stored(conn: sqlite3.Connection, figure: Figure) -> bool:
     ).fetchall()
     if figure.formula:  # a row sum shown as one cell ("51.89 + 44.20（万元）")
         return _formula_holds(figure, [])
-    return any(figure.unit in FEN_PER_UNIT and convert(_dec(v), u, figure.unit) == value for v, u in rows) or any(
-        _dec(v) == value for v, _ in rows)
+    return any(figure.unit in FEN_PER_UNIT and convert(decimal_or_none(v), u, figure.unit) == value for v, u in rows) or any(
+        decimal_or_none(v) == value for v, _ in rows)
 
 
 def _formula_holds(figure: Figure, others: list[Figure]) -> bool:
     """Recompute sums (a + b), differences (a − b), shares (a ÷ b × 100%) and ratios (a ÷ b)."""
     formula = figure.formula or ""
-    value = _dec(figure.value)
+    value = decimal_or_none(figure.value)
     numbers = [Decimal(n) for n in _NUM.findall(re.sub(r"（[^）]*）|\([^)]*\)", "", formula.split("=")[0]))]
     if "× 100%" in formula and len(numbers) >= 2:
         return (numbers[0] / numbers[1] * 100).quantize(CENT, rounding=ROUND_HALF_UP) == value
@@ -62,7 +63,7 @@ def unverified(conn: sqlite3.Connection, answer: Answer) -> list[str]:
     """Figures that neither match a stored amount nor their own formula."""
     problems = []
     for figure in answer.figures:
-        if _dec(figure.value) is None:
+        if decimal_or_none(figure.value) is None:
             problems.append(f"{figure.value}（不是数字）")
         elif figure.formula and not figure.table:
             if not _formula_holds(figure, answer.figures):
