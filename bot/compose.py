@@ -7,15 +7,17 @@ Every number put in a text is first added to `figures`, either read from a store
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from decimal import Decimal
 
 from bot.answer import ANSWERED, CLARIFY, NOT_FOUND, Answer, Citation, Figure
 from bot.catalog import ECON_TABLE, Catalog, Cell, Entity
-from bot.computations import TOTALS, Computations
+from bot.computations import Computations
 from bot.listings import Listings
+from bot.parse import TOTALS, link_of
+from bot.query import Query
 from bot.render import amount_text, citation, computed, figure, show
 from bot.textual import TextAnswers
-from bot.understand import Mention, Parse
 from db.money import convert
 
 DEFAULT_SUGGESTIONS = ["三公经费多少", "大数据中心项目有哪些", "人员经费占基本支出多少"]
@@ -25,11 +27,11 @@ MAX_OPTIONS = 8
 class Composer(Computations, Listings, TextAnswers):
     """Builds one answer: figures read or computed, citations, text, suggestions."""
 
-    def __init__(self, catalog: Catalog, parse: Parse, state: dict) -> None:
+    def __init__(self, catalog: Catalog, query: Query, state: dict) -> None:
         self.c = catalog
-        self.p = parse
+        self.q = query
         self.state = state
-        self.unit = parse.unit or state.get("unit")
+        self.unit = query.display_unit or state.get("unit")
         self.figures: list[Figure] = []
         self.citations: list[Citation] = []
 
@@ -68,7 +70,7 @@ class Composer(Computations, Listings, TextAnswers):
 
     def scope_unit(self) -> Entity | None:
         """The unit a question is about, or None for the whole department."""
-        units = [e for e in self.p.of("unit") if e is not getattr(self.c, "department_entity", None)]
+        units = [e for e in self.q.of("unit") if e is not getattr(self.c, "department_entity", None)]
         return units[0] if units else None
 
     def measure_entity(self, name: str) -> Entity:
@@ -91,23 +93,12 @@ class Composer(Computations, Listings, TextAnswers):
         if entity.kind == "func":
             return self.c.func(entity.code)
         if entity.kind == "econ":
-            return self.c.econ(entity.code, self.table_hint() or ECON_TABLE)
+            return self.c.econ(entity.code, self.q.table or ECON_TABLE)
         if entity.kind == "gov_econ":
             return self.c.select(ECON_TABLE, "总计", gov_econ_code=entity.code, row_kind="item")
         if entity.kind == "row":
             return self.c.overview_row(entity.name)
         return []
-
-    def table_hint(self) -> str | None:
-        """A table the user points at ("基本支出表里呢")."""
-        hint = re.search(r"([\u4e00-\u9fa5“”\"]{2,20}?)表", self.p.text)
-        if not hint:
-            return None
-        key = hint.group(1)
-        for name in self.c.tables:
-            if key in name:
-                return name
-        return None
 
     def value_of(self, entity: Entity, unit: Entity | None = None) -> tuple[Decimal, str, str] | None:
         """(value in the display unit, '12.30 万元', label) of an entity; its figures are added."""
@@ -149,17 +140,18 @@ class Composer(Computations, Listings, TextAnswers):
     # ----- one figure ---------------------------------------------------------------
     def figure_answer(self) -> Answer:
         unit = self.scope_unit()
-        targets = [m for m in self.p.mentions if m.entity.kind != "unit"]
+        targets = [m for m in self.q.mentions if m.entity.kind != "unit"]
         if len(targets) > 1:  # 工会经费总计: the total of that item, not the budget's total
             targets = [m for m in targets if not (m.entity.kind == "measure" and m.entity.name in TOTALS)] or targets
         if not targets:
-            targets = [m for m in self.p.mentions if m.entity.kind == "unit"]
+            targets = [m for m in self.q.mentions if m.entity.kind == "unit"]
             unit = None
-        if not targets and (self.key() in self.c.lexicon.phrases.whole_budget or (not self.key() and re.search(r"预算|一共|总共|总的|钱", self.p.text))):
+        words = self.q.words
+        if not targets and (words in self.c.lexicon.phrases.whole_budget or (not words and "amount_words" in self.q.flags)):
             return self.figure_answer_of(self.measure_entity("收支总计"))
         if not targets:
             return (self.partial_name_clarify() or self.section_answer() or self.sentence_answer(labelled=True)
-                    or self.not_found(f"这份预算没有单列“{self.key()}”的数字。" if self.key() and not re.search(r"\d", self.key())
+                    or self.not_found(f"这份预算没有单列“{words}”的数字。" if words and not re.search(r"\d", words)
                                       else "没有在这份预算中找到你问的项目或科目。"))
         crossed = self.crossed_answer()
         if crossed is not None:
@@ -201,13 +193,13 @@ class Composer(Computations, Listings, TextAnswers):
         return self.answer(text, self._suggest(entity))
 
     def figure_answer_of(self, entity: Entity) -> Answer:
-        self.p.mentions = [Mention(entity, entity.name, 0, 100)]
+        self.q = replace(self.q, mentions=(link_of(entity),))
         return self.figure_answer()
 
     def crossed_answer(self) -> Answer | None:
         """A subject or item row read in a measure's column: 行政运行的公用经费, 基本支出里的办公费."""
-        rows = [m for m in self.p.mentions if m.entity.kind != "measure" and {e.kind for e in (m.entity, *m.alternates)} & {"func", "econ", "class"}]
-        measures = [m.entity for m in self.p.mentions if m.entity.kind == "measure" and self.c.lexicon.measures[m.entity.name].columns]
+        rows = [m for m in self.q.mentions if m.entity.kind != "measure" and {e.kind for e in (m.entity, *m.alternates)} & {"func", "econ", "class"}]
+        measures = [m.entity for m in self.q.mentions if m.entity.kind == "measure" and self.c.lexicon.measures[m.entity.name].columns]
         if not rows or not measures:
             return None
         mention, measure = rows[0], self.c.lexicon.measures[measures[0].name]
@@ -248,9 +240,23 @@ class Composer(Computations, Listings, TextAnswers):
             return [f"{entity.name}的绩效指标", "哪个项目钱最多", "有几个项目"]
         return [f"{entity.name}占比多少", "比2023年增加多少", "有哪些项目"]
 
+    def change_answer(self) -> Answer:
+        """How a figure changed against last year, as the narrative states it."""
+        subject = "、".join(m.entity.name for m in self.q.mentions if m.entity.kind != "unit")
+        return self.sentence_answer() or self.not_found(f"公开文件没有说明{subject or '这一项'}与上年相比的变化。")
+
+    def reason_answer(self) -> Answer:
+        """Why a figure is what it is, where the narrative gives the reason."""
+        subject = "、".join(m.entity.name for m in self.q.mentions if m.entity.kind != "unit")
+        return self.sentence_answer() or self.not_found(f"公开文件没有说明{subject or '这一项'}变化的原因。")
+
+    def describe_answer(self) -> Answer:
+        """What a thing is for: the section or sentence that says it, else its figure."""
+        return self.section_answer() or self.sentence_answer() or self.figure_answer()
+
     def attribute_answer(self) -> Answer:
         """What kind of project it is and whose (它是哪类项目，哪个单位的)."""
-        projects = self.p.of("project")
+        projects = self.q.of("project")
         if not projects:
             return self.figure_answer()
         entity = projects[0]

@@ -15,20 +15,17 @@ from bot.answer import ANSWERED, CLARIFY, NOT_FOUND, Answer, Citation, Figure
 from bot.catalog import Catalog
 from bot.compose import DEFAULT_SUGGESTIONS, Composer
 from bot.config import Settings
+from bot.executors import check_operations, execute
 from bot.lexicon import Lexicon, load_lexicon
 from bot.normalize import MAX_CHARS, Normalized, normalize
+from bot.parse import Parser, choose_operation
+from bot.query import Query
 from bot.segment import build_tokenizer, segment
 from bot.sessions import MemorySessionStore, SessionStore, SqliteSessionStore
 from bot.understand import Mention, Parse, understand
 
 log = logging.getLogger(__name__)
 UNDERSTOOD_CACHE = 4096  # questions whose understanding is kept (popular questions repeat)
-_HANDLERS = {
-    "share": Composer.share_answer, "compare": Composer.compare_answer, "rank": Composer.rank_answer,
-    "list": Composer.list_answer, "count": Composer.count_answer, "code": Composer.code_answer,
-    "definition": Composer.definition_answer, "performance": Composer.performance_answer,
-    "ratio": Composer.ratio_answer, "sum": Composer.sum_answer, "average": Composer.average_answer, "minus": Composer.minus_answer, "attribute": Composer.attribute_answer, "previous": Composer.previous_answer,
-}
 
 
 class Assistant:
@@ -38,6 +35,7 @@ class Assistant:
         self.conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, check_same_thread=False)
         self.conn.row_factory = sqlite3.Row
         self.lock = threading.Lock()
+        check_operations(lexicon)
         self.lexicon = lexicon
         self.sessions = sessions or MemorySessionStore()
         ids = [r[0] for r in self.conn.execute("SELECT id FROM documents ORDER BY year DESC, id")]
@@ -88,7 +86,7 @@ class Assistant:
                                 suggestions=DEFAULT_SUGGESTIONS[:3])
             else:
                 with self.lock:
-                    answer, _ = self._answer(question, state)
+                    answer, _, _ = self._answer(question, state)
         except Exception:  # one bad question must not take the channel down
             log.exception("answering failed for %r", question[:200])
             answer = Answer(NOT_FOUND, "抱歉，这个问题处理时出错了。请换个说法再问。", suggestions=DEFAULT_SUGGESTIONS[:3])
@@ -102,53 +100,38 @@ class Assistant:
         return answer
 
     def explain(self, question: str) -> dict:
-        """How a question is understood: tokens, linked entities with scores, intent, what was read."""
+        """How a question is understood: tokens, the typed query (and what came from context), what was read."""
         state: dict = {}
         with self.lock:
-            answer, parse = self._answer(question, state)
+            answer, parse, query = self._answer(question, state)
         return {
-            "tokens": parse.tokens if parse else [], "intent": parse.intent if parse else None,
-            "entities": [{"kind": m.entity.kind, "name": m.entity.name, "code": m.entity.code, "matched": m.text, "score": m.score}
-                         for m in (parse.mentions if parse else [])],
-            "years": parse.years if parse else [], "unit": parse.unit if parse else None,
-            "out_of_scope": parse.out_of_scope if parse else None,
+            "tokens": parse.tokens if parse else [], "query": query.describe() if query else None,
             "rows_read": [c.__dict__ for c in answer.citations], "answer": answer.to_dict(),
         }
 
-    def _answer(self, question: str, state: dict) -> tuple[Answer, Parse | None]:
+    def _answer(self, question: str, state: dict) -> tuple[Answer, Parse | None, Query | None]:
         if not self.catalogs:
-            return Answer(NOT_FOUND, "还没有加载任何预算公开文件。请先运行 budgetbot ingest。"), None
+            return Answer(NOT_FOUND, "还没有加载任何预算公开文件。请先运行 budgetbot ingest。"), None, None
         normalized = self._normalized(question)
         if not any(ch.isalnum() for ch in normalized.text):
-            return Answer(NOT_FOUND, "请输入一个关于部门预算的问题，例如“三公经费多少”。", suggestions=DEFAULT_SUGGESTIONS[:3]), None
+            return Answer(NOT_FOUND, "请输入一个关于部门预算的问题，例如“三公经费多少”。", suggestions=DEFAULT_SUGGESTIONS[:3]), None, None
         catalog = self._catalog(normalized.text, state)
         if catalog is None:
             options = [f"{c.department}{c.year}年{c.kind}：{question.strip()}" for c in self.catalogs]
-            return Answer(CLARIFY, "已加载多个部门或年度的预算，请问你问的是哪一份？", options=options[:8]), None
+            return Answer(CLARIFY, "已加载多个部门或年度的预算，请问你问的是哪一份？", options=options[:8]), None, None
         state["doc"] = catalog.doc_id
         cached = self._understand(question, normalized, catalog)
         parse = replace(cached, mentions=list(cached.mentions))  # follow-ups edit the parse; the cache keeps its own
-        self._follow_up(parse, catalog, state)
-        composer = Composer(catalog, parse, state)
-        if parse.out_of_scope:
-            return composer.not_found(parse.out_of_scope), parse
-        if parse.unit:
-            state["unit"] = parse.unit
-        if parse.intent == "loaded":
-            return self._loaded(), parse
-        asks_meaning = parse.intent == "code" or (parse.intent is None and re.search(r"是什么$|是啥$|是什么\??$|是啥\??$", parse.text))
-        if asks_meaning and not re.search(r"\d{3,}|编码|代码", parse.text) and any(
-            e.kind == "term" for m in parse.mentions for e in (m.entity, *m.alternates)
-        ):
-            parse.intent = "definition"
-        if parse.intent in ("change", "why"):
-            subject = "、".join(m.entity.name for m in parse.mentions if m.entity.kind != "unit")
-            what = "变化的原因" if parse.intent == "why" else "与上年相比的变化"
-            return composer.sentence_answer() or composer.not_found(f"公开文件没有说明{subject or '这一项'}{what}。"), parse
-        if parse.intent == "describe":
-            return composer.section_answer() or composer.sentence_answer() or composer.figure_answer(), parse
-        handler = _HANDLERS.get(parse.intent or "", Composer.figure_answer)
-        return handler(composer), parse
+        override = self._follow_up(parse, catalog, state)
+        query = Parser(parse, catalog, self.lexicon).query(override)
+        composer = Composer(catalog, query, state)
+        if query.out_of_scope:
+            return composer.not_found(query.out_of_scope), parse, query
+        if query.display_unit:
+            state["unit"] = query.display_unit
+        if query.operation == "loaded":
+            return self._loaded(), parse, query
+        return execute(composer), parse, query
 
     def _normalized(self, question: str) -> Normalized:
         """Normalised once per distinct question text (a copy, since follow-ups may change it)."""
@@ -182,22 +165,27 @@ class Assistant:
         current = next((c for c in dated if c.doc_id == state.get("doc")), None)
         return current or (dated[0] if len({(c.department, c.year) for c in dated}) == 1 else None)
 
-    def _follow_up(self, parse: Parse, catalog: Catalog, state: dict) -> None:
-        """Fill in what a short follow-up leaves out, from the session's previous questions."""
+    def _follow_up(self, parse: Parse, catalog: Catalog, state: dict) -> str | None:
+        """Fill in what a short follow-up leaves out, from the session's previous questions; returns
+        the operation the follow-up keeps, when it keeps the previous one."""
         focus = state.get("focus")
-        if parse.intent == "convert" and state.get("question"):
+        intent, _, _ = choose_operation(parse.text, self.lexicon)
+        override = None
+        if intent == "convert" and state.get("question"):
             previous = normalize(state["question"], self.lexicon.typos, self.lexicon.english)
             previous.unit = parse.unit
             again = understand(previous, catalog, self.lexicon, parse.tokens)
-            parse.mentions, parse.intent = again.mentions, state.get("intent")
-            return
+            parse.mentions, parse.text = again.mentions, again.text
+            return state.get("intent")
         residue = self.lexicon.phrases.follow_up.sub("", re.sub(r"(?:19|20)\d{2}\s*年?", "", parse.text))
         # a follow-up names nothing new: what is left once follow-up words go is at most one character
         elliptical = len(residue) <= 1 or bool(re.search(r"它|该项目|这个项目|这项|该科目|这个科目", parse.text))
         if state.get("blocked") and parse.years == [catalog.year] and elliptical and not parse.mentions:
             retry = normalize(re.sub(r"(?:19|20)\d{2}\s*年?", f"{catalog.year}年", state["blocked"]), self.lexicon.typos, self.lexicon.english)
             again = understand(retry, catalog, self.lexicon, parse.tokens)  # 那2024年呢: the question asked for another year
-            parse.mentions, parse.intent, parse.text = again.mentions, again.intent, again.text
+            parse.mentions, parse.text = again.mentions, again.text
+            parse.years = [catalog.year]
+            intent, _, _ = choose_operation(parse.text, self.lexicon)
         nth = re.search(r"第(\d+)(?:个|名|项)", parse.text)
         if nth and not parse.mentions and state.get("list"):
             index = int(nth.group(1)) - 1
@@ -205,12 +193,13 @@ class Assistant:
                 name = re.sub(r"^\d+ ", "", state["list"][index])
                 entity = next((e for e in catalog.entities if e.name == name and e.kind != "term"), None)
                 if entity is not None:  # and the question becomes that name, so "换成元" can replay it
-                    parse.mentions, parse.intent, parse.text = [Mention(entity, entity.name, 0, 100)], None, entity.name
+                    parse.mentions, parse.text = [Mention(entity, entity.name, 0, 100)], entity.name
+                    intent = "value"
         focused = catalog.find(focus["kind"], focus["name"]) if focus else None
         if focused is not None and not parse.out_of_scope:
             pointing_at_table = re.search(r"表里|表中|那张表|这张表", parse.text)
-            share_of = parse.intent == "share" and parse.text.startswith("占") and len(parse.mentions) == 1
-            counting_the_list = parse.intent == "count" and state.get("list")
+            share_of = intent == "share" and parse.text.startswith("占") and len(parse.mentions) == 1
+            counting_the_list = intent == "count" and state.get("list")
             if (not parse.mentions and elliptical and not counting_the_list) or pointing_at_table:
                 parse.mentions = [Mention(focused, focused.name, 0, 100)]
             elif share_of and parse.mentions[0].entity is not focused:
@@ -219,7 +208,7 @@ class Assistant:
                     m.entity.kind == "measure" and self.lexicon.measures[m.entity.name].columns for m in parse.mentions):
                 parse.mentions.insert(0, Mention(focused, focused.name, 0, 100))  # 行政运行 … (其中)公用经费(呢)
             elif re.search(r"呢[?？]?$|^那", parse.text) and parse.mentions and all(m.entity.kind == "unit" for m in parse.mentions) \
-                    and focused.kind in ("measure", "func", "econ") and parse.intent is None:
+                    and focused.kind in ("measure", "func", "econ") and intent == "value":
                 parse.mentions.append(Mention(focused, focused.name, len(parse.text), 100))  # 人员经费 … 那大数据中心呢
         focus_unit = (focus.get("unit") or (focus["code"] if focus["kind"] == "unit" else None)) if focus else None
         if focus_unit and not parse.of("unit") and parse.mentions and re.search(r"^其中|^那|呢[?？]?$", parse.text) and all(
@@ -228,14 +217,15 @@ class Assistant:
             if unit is not None:
                 parse.mentions.insert(0, Mention(unit, unit.name, 0, 100))
         follow_on = re.search(r"呢[?？]?$|^那|^还有", parse.text)  # 那大数据中心呢: same question, new subject
-        if parse.intent is None and parse.mentions and follow_on and state.get("intent") in ("share", "list", "count", "performance", "change"):
-            parse.intent = state["intent"]
+        if intent == "value" and parse.mentions and follow_on and state.get("intent") in ("share", "list", "count", "indicators", "change"):
+            override = intent = state["intent"]
         if not parse.out_of_scope:
-            state["intent"] = parse.intent
+            state["intent"] = intent
             state["question"] = parse.text
             state.pop("blocked", None)
         else:
             state["blocked"] = parse.text
+        return override
 
     def _loaded(self) -> Answer:
         lines, figures = [], []

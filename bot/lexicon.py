@@ -1,4 +1,4 @@
-"""The hand-kept knowledge under knowledge/: synonyms, measures and intent patterns, read once."""
+"""The hand-kept knowledge under knowledge/: synonyms, measures, operators and phrases, read once."""
 
 from __future__ import annotations
 
@@ -31,13 +31,29 @@ class Phrases:
 
 
 @dataclass(frozen=True)
+class Operators:
+    """What questions ask for, from knowledge/operators.toml."""
+
+    cues: tuple[tuple[str, re.Pattern, float], ...]  # operation, cue, weight
+    modifiers: dict[str, tuple[str, ...]]  # operation -> row-set operations it only narrows
+    roles: dict[str, re.Pattern]
+    recall: dict[str, int]  # 两者 -> 2 ("这几" -> 0: all recent)
+    project_types: dict[str, str]
+    absent: tuple[tuple[re.Pattern, str], ...]  # pattern, what the disclosure does not hold
+
+    @property
+    def operations(self) -> set[str]:
+        return {name for name, _, _ in self.cues} | set(self.modifiers)
+
+
+@dataclass(frozen=True)
 class Lexicon:
     synonyms: dict[str, tuple[str, ...]]
     own_unit: tuple[str, ...]
     typos: dict[str, str]
     english: dict[str, str]
     measures: dict[str, Measure]
-    intents: tuple[tuple[str, re.Pattern], ...]
+    operators: Operators
     phrases: Phrases
     classes: dict[str, dict[str, str]]  # scheme (func/econ) -> 类 code -> name
     out_of_scope: tuple[tuple[re.Pattern, str], ...]  # pattern, why it is out of scope
@@ -59,10 +75,22 @@ def _phrases(data: dict) -> Phrases:
     )
 
 
+def _operators(data: dict) -> Operators:
+    roles = data["roles"]
+    return Operators(
+        cues=tuple((op["name"], re.compile(cue), float(weight)) for op in data["operation"] for cue, weight in op["cues"]),
+        modifiers={k: tuple(v) for k, v in data.get("modifiers", {}).items()},
+        roles={k: re.compile(v) for k, v in roles.items() if isinstance(v, str)},
+        recall=dict(roles.get("recall", {})),
+        project_types=dict(roles.get("project_types", {})),
+        absent=tuple((re.compile(a["pattern"]), a["what"]) for a in data.get("absent", ())),
+    )
+
+
 def load_lexicon(knowledge_dir: Path) -> Lexicon:
     words = _read(knowledge_dir / "lexicon.toml")
     measures = _read(knowledge_dir / "measures.toml")
-    intents = _read(knowledge_dir / "intents.toml")
+    scope = _read(knowledge_dir / "scope.toml")
     table = {
         m["name"]: Measure(m["name"], m["ref"], m.get("by_unit"), m.get("parent"), tuple(m.get("parts", ())), dict(m.get("columns", {})))
         for m in measures["measure"]
@@ -77,8 +105,8 @@ def load_lexicon(knowledge_dir: Path) -> Lexicon:
         typos=dict(words.get("typos", {})),
         english=dict(words.get("english", {})),
         measures=table,
-        intents=tuple((i["name"], re.compile(i["pattern"])) for i in intents["intent"]),
+        operators=_operators(_read(knowledge_dir / "operators.toml")),
         phrases=_phrases(_read(knowledge_dir / "phrases.toml")),
         classes=_read(knowledge_dir / "classification.toml"),
-        out_of_scope=tuple((re.compile(o["pattern"], re.IGNORECASE), o["message"]) for o in intents["out_of_scope"]),
+        out_of_scope=tuple((re.compile(o["pattern"], re.IGNORECASE), o["message"]) for o in scope["out_of_scope"]),
     )

@@ -22,20 +22,10 @@ SECTION_CUTOFF = 90
 
 
 class TextAnswers:
-    def key(self) -> str:
-        """The question's content words: what is left once question words and found names are removed."""
-        text = self.p.text
-        for m in self.p.mentions:
-            text = text.replace(m.text, " ")
-        text = re.sub(r"(?:19|20)\d{2}年?", "", text)
-        words = self.c.lexicon.phrases
-        key = words.trailing.sub("", words.question.sub("", text))
-        return "" if set(key) <= set("跟和与比同及或") else key  # stray connectives are no subject
-
     def _focus_terms(self) -> list[str]:
-        terms = [t for m in self.p.mentions for t in (m.text, m.entity.name)]
-        own = self.key()
-        if not terms and (len(own) >= 2 or (own and re.search(r"(?:几|多少)(辆|台|个|项|家|次|条)", self.p.text))):
+        terms = [t for m in self.q.mentions for t in (m.text, m.entity.name)]
+        own = self.q.words
+        if not terms and (len(own) >= 2 or (own and self.q.counted and self.q.counted != "人")):
             return []  # the question names its own subject (有几辆车): the last topic does not apply
         if not terms and self.state.get("topic"):
             terms = [self.state["topic"]]
@@ -48,15 +38,15 @@ class TextAnswers:
 
         `labelled`: only sentences where the asked words name one of the sentence's numbers (a
         question for an amount must not be answered by a sentence that merely mentions the word)."""
-        key = self.key()
+        key = self.q.words
         if len(key) < 2 and self._focus_terms():
             key = ""  # one stray character next to a named subject says nothing
         focus = self._focus_terms() or ([norm("收入总计"), norm("支出总计")] if change and len(key) < 2 else [])
-        counted = re.search(r"(?:几|多少)(辆|台|个|项|家|人|次|条)", self.p.text)
+        counted = self.q.counted
         if not focus and len(key) < (1 if counted else 2):
             return None
         parts = [k for k in re.split(r"和|与|及|、", key) if k] or [key]
-        named = {a for m in self.p.mentions if m.entity.kind != "unit" for a in (*m.entity.aliases, norm(m.entity.name)) if len(a) >= 2}
+        named = {a for m in self.q.mentions if m.entity.kind != "unit" for a in (*m.entity.aliases, norm(m.entity.name)) if len(a) >= 2}
         best, best_score = None, 0.0
         for line, heading, sentence, paragraph, context in self.c.sentences:
             if labelled and not self._names_a_number(line, sentence, parts):
@@ -71,12 +61,12 @@ class TextAnswers:
             k_score = max(k_sentence, k_paragraph - 5)
             score = (f_score + k_score) / 2 if focus and key else max(f_score, k_score)
             if counted:
-                score += 20 if re.search(rf"\d+\s*{counted.group(1)}", sentence) else -20
+                score += 20 if re.search(rf"\d+\s*{counted}", sentence) else -20
             if change:
                 score += 15 if _CHANGE.search(sentence) else -25
             if why:
                 score += 15 if "原因" in paragraph else -25
-            if re.search(r"多少|几", self.p.text) and re.search(r"\d", sentence):
+            if self.q.asks_amount and re.search(r"\d", sentence):
                 score += 5
             if score > best_score:
                 best, best_score = (line, heading, paragraph if whole else sentence, paragraph), score
@@ -89,8 +79,8 @@ class TextAnswers:
 
     def sentence_answer(self, why: bool = False, labelled: bool = False) -> Answer | None:
         """The narrative sentence that best states what is asked, with its numbers as figures."""
-        change = self.p.intent in ("change", "why")
-        why = why or self.p.intent == "why"
+        change = self.q.operation in ("change", "reason")
+        why = why or self.q.operation == "reason"
         best = self._best_sentence(change, why, labelled)
         if best is None:
             return None
@@ -105,21 +95,21 @@ class TextAnswers:
         self._narrative_figures(line, sentence)
         self.citations.append(Citation(self.c.source, f"情况说明：{heading}", None, line))
         current = ""
-        if change and self.p.mentions:  # the table's figure beside what the narrative says of its change
-            entity = self.p.mentions[-1].entity
+        if change and self.q.mentions:  # the table's figure beside what the narrative says of its change
+            entity = self.q.mentions[-1].entity
             cells = self.cells_of(entity)
             if len(cells) == 1:
                 current = f"{self.c.year}年{entity.name}预算 {self.fig(cells[0]).value} {self.unit or cells[0].unit}。"
-        said = [m.text for m in self.p.mentions]
-        self.state["topic"] = (said[0] if said else self.key()) or self.state.get("topic")
+        said = [m.text for m in self.q.mentions]
+        self.state["topic"] = (said[0] if said else self.q.words) or self.state.get("topic")
         return self.answer(f"{current}据公开文件“{heading}”：{sentence}")
 
     def previous_answer(self) -> Answer:
         """Last year's figure, where the narrative states this year's figure of the same thing and its
         change (2023 = 2024 − 增加) or says it is unchanged (持平); otherwise not_found."""
         previous = self.c.year - 1
-        terms = {t for m in self.p.mentions for t in (*m.entity.aliases, norm(m.entity.name), norm(m.text)) if len(t) >= 2}
-        terms = terms or ({self.key()} if len(self.key()) >= 2 else set())
+        terms = {t for m in self.q.mentions for t in (*m.entity.aliases, norm(m.entity.name), norm(m.text)) if len(t) >= 2}
+        terms = terms or ({self.q.words} if len(self.q.words) >= 2 else set())
         paragraphs = {s["line"]: s for s in self.c.sections}
         by_line: dict[int, list] = {}
         for fact in self.c.narrative:
@@ -128,7 +118,7 @@ class TextAnswers:
         for line, facts in by_line.items():
             paragraph = unicodedata.normalize("NFKC", paragraphs[line]["text"]) if line in paragraphs else ""
             current = next((f for f in facts if not re.search(r"增加|减少|增长|下降", f["label"]) and any(
-                t in norm(f["label"]) or (not self.p.mentions and fuzz.partial_ratio(t, norm(f["label"])) >= 85)
+                t in norm(f["label"]) or (not self.q.mentions and fuzz.partial_ratio(t, norm(f["label"])) >= 85)
                 for t in terms)), None)
             if current is None:
                 continue
@@ -164,7 +154,7 @@ class TextAnswers:
 
     def section_answer(self) -> Answer | None:
         """All paragraphs under a heading the question names (主要职责, 年度主要任务)."""
-        key = self.key()
+        key = self.q.words
         if len(key) < 3:  # two characters (一般, 预算) name no heading
             return None
         sections = self.c.sections
@@ -188,10 +178,10 @@ class TextAnswers:
         return self.answer(f"“{heading}”共 {n} 条：\n{text}")
 
     def definition_answer(self) -> Answer:
-        terms = [e for m in self.p.mentions for e in (m.entity, *m.alternates) if e.kind == "term"]
+        terms = [e for m in self.q.mentions for e in (m.entity, *m.alternates) if e.kind == "term"]
         row = self.c.glossary(terms[0].name) if terms else None
         if row is None:
-            key = self.key().replace("定义", "").replace("含义", "").replace("意思", "").replace("名词解释", "")
+            key = self.q.words.replace("定义", "").replace("含义", "").replace("意思", "").replace("名词解释", "")
             rows = self.c.conn.execute("SELECT * FROM glossary WHERE document_id = ?", (self.c.doc_id,)).fetchall()
             scored = sorted(((fuzz.partial_ratio(key, norm(r["term"])), r["line"], r) for r in rows), key=lambda x: (-x[0], x[1]))
             row = scored[0][2] if scored and len(key) >= 2 and scored[0][0] >= 75 else None
@@ -202,19 +192,18 @@ class TextAnswers:
 
     def performance_answer(self) -> Answer:
         """Targets of 绩效: a project's indicator group, or the department's indicators by name."""
-        projects = self.p.of("project")
+        projects = self.q.of("project")
         focus = self.state.get("focus") or {}
-        level_word = re.search(r"成本|产出|效益|满意度", self.p.text)
-        if not projects and focus.get("kind") == "project" and (len(self.key()) < 2 or level_word or self.p.intent == "count"):
+        if not projects and focus.get("kind") == "project" and (len(self.q.words) < 2 or self.q.level or self.q.operation == "count"):
             projects = [e for e in self.c.entities if e.kind == "project" and e.name == focus["name"]]  # 它的满意度指标
-        named = {e.name for e in self.p.of("indicator")}
+        named = {e.name for e in self.q.of("indicator")}
         rows = self.c.indicators(projects[0].name if projects else None)
         if named and not projects:
             return self.answer(f"{self.c.department}整体绩效目标：\n" + "\n".join(
                 self._indicator_lines([r for r in rows if r["name"] in named])))
         if projects and not rows:
             return self.unlinked_indicators(projects[0].name)
-        said = self.key()
+        said = self.q.words
         key = said
         for word in ("项目", "绩效", "要完成", "要开展", "完成", "开展", "要"):
             key = key.replace(word, "")
@@ -227,7 +216,7 @@ class TextAnswers:
             if found is not None:
                 return found
         if projects:
-            level = next((lv for lv in ("成本", "产出", "效益", "满意度") if lv in self.p.text), None)
+            level = self.q.level
             picked = [r for r in rows if level and r["level1"].startswith(level)] if level else []
             picked = picked or [r for r in rows if len(key) >= 2 and fuzz.partial_ratio(key, norm(r["name"] + r["value"])) >= 75] or rows
         else:
@@ -269,14 +258,14 @@ class TextAnswers:
 
     def code_answer(self) -> Answer:
         """Code to name (2013704 是什么科目) and name to code (信息安全事务的编码), with the amount."""
-        numbers = re.findall(r"(?<!\d)\d{3,7}(?!\d)", self.p.text)
-        mentions = [m for m in self.p.mentions if m.entity.kind in ("func", "econ", "unit", "project", "measure", "row")]
+        numbers = self.q.codes
+        mentions = [m for m in self.q.mentions if m.entity.kind in ("func", "econ", "unit", "project", "measure", "row")]
         if not mentions:
             return self.figure_answer()
         mention = mentions[-1]
         candidates = [e for e in (mention.entity, *mention.alternates) if e.code]
         candidates += [e for e in self.c.entities if e.code and e.name == mention.entity.name and e not in candidates]
-        prefer = "econ" if "经济" in self.p.text else "func" if "功能" in self.p.text else None
+        prefer = self.q.scheme
         candidates = [e for e in candidates if e.kind in ("func", "econ", "unit")]
         candidates.sort(key=lambda e: (e.kind != prefer, e.kind != "func", e.kind != "econ"))
         if not candidates:
@@ -311,7 +300,7 @@ class TextAnswers:
 
     def partial_name_clarify(self) -> Answer | None:
         """Words that are part of several names (离退休, 运行维护费): ask which one."""
-        key = self.key()
+        key = self.q.words
         if len(key) < 2:
             return None
         seen, matches = set(), []

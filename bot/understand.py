@@ -1,4 +1,4 @@
-"""From a normalised question to what it asks: linked entities, intent, years, unit."""
+"""From a normalised question to the names it says: linked entities (exact, then fuzzy), years, unit."""
 
 from __future__ import annotations
 
@@ -32,7 +32,6 @@ class Mention:
 @dataclass
 class Parse:
     text: str
-    intent: str | None
     mentions: list[Mention] = field(default_factory=list)
     years: list[int] = field(default_factory=list)
     unit: str | None = None
@@ -126,13 +125,10 @@ def _kind_rank(kind: str) -> int:
 
 
 def understand(normalized: Normalized, catalog: Catalog, lexicon: Lexicon, tokens: list[str]) -> Parse:
+    """Link the names a question says and note what puts it outside the document."""
     text = normalized.text
-    parse = Parse(text=text, intent=None, years=list(normalized.years), unit=normalized.unit, tokens=tokens)
+    parse = Parse(text=text, years=list(normalized.years), unit=normalized.unit, tokens=tokens)
     parse.mentions = link(text, catalog, tokens)
-    for name, pattern in lexicon.intents:
-        if pattern.search(text):
-            parse.intent = name
-            break
     top = re.search(r"(?:前|第|排前|最[大小多少高低]的?)(\d+)", text)
     if top:
         parse.top = int(top.group(1))
@@ -144,11 +140,7 @@ def understand(normalized: Normalized, catalog: Catalog, lexicon: Lexicon, token
         if pattern.search(text) and not parse.of("indicator"):  # 决算真实性 is a target, not a 决算 question
             parse.out_of_scope = message
             break
-    if re.search(r"去年|上年(?!结转)|上一年", text) and parse.intent not in ("change", "why"):
-        parse.years.append(catalog.year - 1)  # 去年公务接待费: a figure of the year before
     other_years = [y for y in parse.years if y not in (catalog.year, catalog.year - 1)]
-    if catalog.year - 1 in parse.years and parse.intent not in ("change", "why"):
-        parse.intent = "previous"  # a figure of the year compared with: from the narrative, or not at all
     if other_years:
         parse.out_of_scope = f"这里只有 {catalog.year} 年的预算，没有 {other_years[0]} 年的数据。"
     places = [p for p in _PLACE.findall(rest) if p not in catalog.department and p not in covered]

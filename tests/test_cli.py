@@ -45,8 +45,8 @@ def test_chat_answers_and_shows_the_source(settings, assistant):
 
 def test_explain_shows_how_an_answer_was_reached(settings, assistant):
     explained = json.loads(run(settings, "ask", "--explain", "大数据中心的三公经费").stdout)
-    assert explained["tokens"] and explained["intent"] is None
-    assert {e["name"] for e in explained["entities"]} >= {"南阳市政务大数据中心", "“三公”经费"}
+    assert explained["tokens"] and explained["query"]["operation"] == "value"
+    assert {e["name"] for e in explained["query"]["mentions"]} >= {"南阳市政务大数据中心", "“三公”经费"}
 
 
 def test_every_command_has_help_and_is_in_the_readme():

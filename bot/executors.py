@@ -1,0 +1,39 @@
+"""Operation → executor: the one table that says which code answers which kind of question.
+
+Each executor is a method of `Composer` (bot/compose.py and its parts) that reads only the
+`Query`, the document and the conversation state. A new operation is a new entry here plus its
+cues in knowledge/operators.toml; `check_operations` refuses cues that name no executor.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from bot.answer import Answer
+from bot.compose import Composer
+from bot.lexicon import Lexicon
+from bot.query import OPERATIONS
+
+EXECUTORS: dict[str, Callable[[Composer], Answer]] = {
+    "value": Composer.figure_answer, "list": Composer.list_answer, "count": Composer.count_answer,
+    "rank": Composer.rank_answer, "sum": Composer.sum_answer, "difference": Composer.compare_answer,
+    "ratio": Composer.ratio_answer, "share": Composer.share_answer, "exclusion": Composer.minus_answer,
+    "average": Composer.average_answer, "change": Composer.change_answer, "previous": Composer.previous_answer,
+    "reason": Composer.reason_answer, "definition": Composer.definition_answer, "describe": Composer.describe_answer,
+    "attribute": Composer.attribute_answer, "code": Composer.code_answer, "indicators": Composer.performance_answer,
+}
+STORE_WIDE = ("loaded", "convert")  # answered by the core from every document or from the conversation
+
+
+def check_operations(lexicon: Lexicon) -> None:
+    """Every operation the knowledge names has an executor, and every executor a declared operation."""
+    unknown = sorted(lexicon.operators.operations - set(EXECUTORS) - set(STORE_WIDE))
+    if unknown:
+        raise ValueError(f"knowledge/operators.toml: 没有执行器的操作 {unknown}")
+    undeclared = sorted(set(EXECUTORS) - set(OPERATIONS))
+    if undeclared:
+        raise ValueError(f"bot/executors.py: bot/query.py 没有声明的操作 {undeclared}")
+
+
+def execute(composer: Composer) -> Answer:
+    return EXECUTORS[composer.q.operation](composer)

@@ -1,0 +1,294 @@
+"""From linked mentions and operator cues to a `Query`: the only place that reads the question.
+
+The operation is chosen by score over the cues of knowledge/operators.toml; the operands get
+their roles from where the cue words stand; row sets, order, bounds and the other slots come
+from the role words of the same file. Executors never see the text.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from bot.catalog import FUNC_TABLE, Catalog, Entity
+from bot.lexicon import Lexicon
+from bot.query import Bounds, Operand, Ordering, Query, RowSet
+from bot.render import show
+from bot.understand import Mention, Parse
+
+TOTALS = ("收支总计", "本年收入合计", "本年支出合计")  # measures that are the budget's totals
+_YEAR = re.compile(r"(?:19|20)\d{2}\s*年?")
+_NTH = re.compile(r"第(\d+)")
+_CODE = re.compile(r"(?<!\d)\d{3,7}(?!\d)")
+
+
+def choose_operation(text: str, lexicon: Lexicon) -> tuple[str, float, tuple[str, ...]]:
+    """(operation, its score, runners-up) by the weights of the cues that occur in `text`."""
+    scores: dict[str, tuple[float, int]] = {}
+    for name, cue, weight in lexicon.operators.cues:
+        match = cue.search(text)
+        if match:
+            best = scores.get(name, (0.0, 0))
+            scores[name] = (best[0] + weight, max(best[1], len(match.group(0))))
+    if not scores:
+        return "value", 0.0, ()
+    ranked = sorted(scores.items(), key=lambda kv: (-kv[1][0], -kv[1][1]))
+    name, (score, _) = ranked[0]
+    narrowed = [n for n, _ in ranked[1:] if n in lexicon.operators.modifiers.get(name, ())]
+    if narrowed:  # 除了X，哪个最多: the row-set operation, without X
+        name = narrowed[0]
+    return name, score, tuple(n for n, _ in ranked[1:3] if n != name)
+
+
+class Parser:
+    """Builds the `Query` of one question against one document."""
+
+    def __init__(self, parse: Parse, catalog: Catalog, lexicon: Lexicon) -> None:
+        self.p = parse
+        self.c = catalog
+        self.lex = lexicon
+        self.roles = lexicon.operators.roles
+
+    def has(self, role: str, text: str | None = None) -> bool:
+        return bool(self.roles[role].search(self.p.text if text is None else text))
+
+    # ----- the whole query -------------------------------------------------------------
+    def query(self, intent_override: str | None = None) -> Query:
+        operation, score, others = choose_operation(self.p.text, self.lex)
+        operation = intent_override or operation
+        years = tuple(self.p.years)
+        previous_asked = re.search(r"去年|上年(?!结转)|上一年", self.p.text)
+        if previous_asked and operation not in ("change", "reason"):
+            years += (self.c.year - 1,)
+        if self.c.year - 1 in years and operation not in ("change", "reason"):
+            operation = "previous"  # a figure of the year compared with: from the narrative, or not at all
+        words = self.words()
+        if operation == "code" and not _CODE.search(self.p.text) and not re.search(r"编码|代码", self.p.text) and self.terms():
+            operation = "definition"
+        if operation == "value" and re.search(r"是什么\??$|是啥\??$", self.p.text) and self.terms() and not _CODE.search(self.p.text):
+            operation = "definition"
+        absent = next((what for pattern, what in self.lex.operators.absent if pattern.search(self.p.text)), None)
+        return Query(
+            operation=operation, operands=self.operands(operation), rows=self.rows(operation), order=self.order(),
+            document=self.c.doc_id, years=years, display_unit=self.p.unit, absent=absent, out_of_scope=self.p.out_of_scope,
+            words=words, table=self.table(), scheme=self.scheme(), level=self.level(), counted=self.counted(),
+            asks_amount=self.has("asks_amount"), mentions=tuple(self.p.mentions), confidence=min(1.0, score / 5) if score else 0.5,
+            alternatives=others, codes=tuple(_CODE.findall(self.p.text)), flags=self.flags(),
+        )
+
+    def terms(self) -> list[Entity]:
+        return [e for m in self.p.mentions for e in (m.entity, *m.alternates) if e.kind == "term"]
+
+    def words(self) -> str:
+        """The question's content words: what is left once question words and linked names go."""
+        text = self.p.text
+        for m in self.p.mentions:
+            text = text.replace(m.text, " ")
+        text = _YEAR.sub("", text)
+        phrases = self.lex.phrases
+        key = phrases.trailing.sub("", phrases.question.sub("", text))
+        return "" if set(key) <= set("跟和与比同及或") else key  # stray connectives are no subject
+
+    def table(self) -> str | None:
+        """A table the user points at ("基本支出表里呢")."""
+        hint = self.roles["table"].search(self.p.text)
+        if not hint:
+            return None
+        return next((name for name in self.c.tables if hint.group(1) in name), None)
+
+    def scheme(self) -> str | None:
+        return "econ" if self.has("econ_scheme") else "func" if self.has("func_scheme") else None
+
+    def level(self) -> str | None:
+        found = self.roles["levels"].search(self.p.text)
+        return found.group(0) if found else None
+
+    def counted(self) -> str | None:
+        found = self.roles["counted"].search(self.p.text)
+        return found.group(1) if found else None
+
+    def flags(self) -> frozenset[str]:
+        """Role words present, for executors that need to know a side said "项目" or "几个单位"."""
+        names = ("projects", "amount_words", "unit_rows", "narrative_counts", "projects_counted", "exclude", "within",
+                 "units_word")
+        return frozenset(n for n in names if self.has(n))
+
+    # ----- operands ----------------------------------------------------------------------
+    def operands(self, operation: str) -> tuple[Operand, ...]:
+        builder = {"share": self.share_operands, "exclusion": self.exclusion_operands}.get(operation)
+        if builder is not None:
+            return builder()
+        recalled = next((n for word, n in self.lex.operators.recall.items() if word in self.p.text), None)
+        named = self.pairs(most=10 if operation == "sum" else 2)
+        if recalled is not None and len(named) < 2:
+            return (Operand("recall", top=recalled),)
+        role = {"difference": ("left", "right"), "ratio": ("left", "right")}.get(operation)
+        return tuple(Operand(role[min(i, 1)] if role else "item", subject=e, unit=u) for i, (e, u) in enumerate(named))
+
+    def pairs(self, most: int = 2) -> list[tuple[Entity, Entity | None]]:
+        """What a comparison or sum is over: each unit with the measure said after it, or the named things.
+        A total (合计, 收支总计) named beside items is the sum asked for, not one more item; a code names
+        the same thing as the words beside it (工资福利支出（50501）)."""
+        coded = {m.entity.name for m in self.p.mentions if m.text.isdigit()}
+        mentions = list(dict.fromkeys(m.entity for m in self.p.mentions if m.text.isdigit() or m.entity.name not in coded))
+        totals = [e for e in mentions if e.kind == "measure" and e.name in TOTALS]
+        if len(mentions) - len(totals) >= 2:
+            mentions = [e for e in mentions if e not in totals]
+        units = [e for e in mentions if e.kind == "unit"]
+        others = [e for e in mentions if e.kind != "unit"]
+        if len(units) >= 2:
+            measure = others[0] if others else None
+            return [(measure, u) if measure else (u, None) for u in units[:most]]
+        scope = self.scope_unit()
+        return [(e, scope) for e in others[:most]]
+
+    def scope_unit(self) -> Entity | None:
+        units = [m.entity for m in self.p.mentions if m.entity.kind == "unit" and m.entity is not getattr(self.c, "department_entity", None)]
+        return units[0] if units else None
+
+    def exclusion_operands(self) -> tuple[Operand, ...]:
+        """"A减去B", "除了B以外的(A)", "不含B的预算": minuend and subtrahend (A defaults to the whole budget)."""
+        named = self.pairs() or [(m.entity, None) for m in self.p.mentions if m.entity.kind == "unit"][:1]
+        whole = self.c.find("measure", "收支总计")
+        if len(named) == 1 and whole is not None:
+            named.insert(0, (whole, None))
+        if len(named) >= 2 and self.has("exclude") and named[0][0] is not whole and not self.has("within"):
+            named.reverse()  # 除了B以外的A: B is named first
+        return tuple(Operand(role, subject=e, unit=u) for role, (e, u) in zip(("minuend", "subtrahend"), named))
+
+    def share_operands(self) -> tuple[Operand, ...]:
+        """The words before 占 name the part, those after it the whole ("大数据中心项目支出占全部门项目支出");
+        with no whole named, the part's parent measure (the executor knows the measure tree)."""
+        text = self.p.text
+        at = text.find("占")
+        before = list(dict.fromkeys(m.entity for m in self.p.mentions if at < 0 or m.start <= at))
+        after = list(dict.fromkeys(m.entity for m in self.p.mentions if at >= 0 and m.start > at))
+        rest = text[at + 1:] if at >= 0 else ""
+        if self.has("pronoun", rest) and not any(e.kind == "unit" for e in after):
+            after = [e for e in before if e.kind == "unit"] + after  # 大数据中心的X占其项目支出: its own
+        unnamed = self.lex.phrases.question.sub("", self.roles["share_noise"].sub("", rest))
+        if at >= 0 and not after and len(unnamed) >= 2 and not self.has("whole_words", rest):
+            return (Operand("unknown_whole", measure=unnamed),)
+        things = [e for e in before if e.kind != "unit"]
+        if not after and len(things) == 2 and not self.has("joined"):
+            part, whole = self.part_and_whole(*things)  # A里B占多少
+            before, after = [part], [whole]
+        head = text[:at] if at >= 0 else text
+        part = self.side("part", before, head, top=True)
+        whole = self.side("whole", after, rest) if (after or self.has("projects", rest)) else Operand("whole")
+        return part, whole
+
+    def side(self, role: str, entities: list[Entity], words: str, top: bool = False) -> Operand:
+        """One side of a share: a unit's total or its part of a measure, several things added, the
+        top N of a row set, one thing, or (nothing named) an amount only the narrative states."""
+        units = [e for e in entities if e.kind == "unit"]
+        others = [e for e in entities if e.kind != "unit"]
+        if len(others) > 1:  # 全部门项目支出: 全部门 (收支总计) only says whose
+            others = [e for e in others if e.name != "收支总计"] or others
+        if units and not others and self.has("projects", words):
+            others = [self.c.find("measure", "项目支出")]
+        if units:
+            subject = others[0] if others and others[0].name != "收支总计" else None
+            return Operand(role, subject=subject or units[0], unit=units[0] if subject else None)
+        if len(others) >= 2 and self.has("joined", words):
+            return Operand(role, items=tuple(others))
+        if len(others) == 2 and {e.kind for e in others} & {"func", "econ"} and "measure" in {e.kind for e in others}:
+            row = next(e for e in others if e.kind in ("func", "econ"))
+            measure = next(e for e in others if e.kind == "measure")
+            return Operand(role, subject=row, measure=measure.name)
+        first = self.p.top or (1 if self.has("largest", words) else None)
+        if (not others or self.has("among", words)) and top and first:
+            return Operand(role, top=first)
+        if not others and self.has("projects", words):
+            return Operand(role, subject=self.c.find("measure", "项目支出"))
+        if not others:
+            return Operand(role, measure=self.words())  # a narrative amount, found by the words
+        return Operand(role, subject=others[0])
+
+    def part_and_whole(self, a: Entity, b: Entity) -> tuple[Entity, Entity]:
+        """Which of two named things is the part: "A占B" → A; "A里B占多少" → B; else the one inside the other."""
+        text = self.p.text
+        at = {id(m.entity): m.start for m in self.p.mentions}
+        share_at = text.find("占")
+        if share_at >= 0 and at[id(a)] < share_at < at[id(b)]:
+            return a, b
+        if share_at >= 0 and max(at[id(a)], at[id(b)]) < share_at:
+            between = text[min(at[id(a)], at[id(b)]):max(at[id(a)], at[id(b)])]
+            if self.has("within", between):
+                return (b, a) if at[id(a)] < at[id(b)] else (a, b)
+        if a.kind == "measure" and b.kind == "measure" and self.inside(b.name, a.name):
+            return b, a
+        return a, b
+
+    def inside(self, name: str, whole: str) -> bool:
+        """Whether measure `name` is (a part of a part of …) measure `whole`."""
+        parent = self.lex.measures[name].parent
+        return parent is not None and (parent == whole or self.inside(parent, whole))
+
+    # ----- row sets and order --------------------------------------------------------------
+    def rows(self, operation: str) -> RowSet | None:
+        """The rows a list, count or ranking is over: a 类 the question names, else the first
+        collection of knowledge/phrases.toml whose words occur; None if none does."""
+        bounds = amount_bounds(self.p.text)
+        exclude = tuple(m.entity.name for m in self.p.mentions if self.has("exclude") and m.entity.kind == "project")
+        common = {"bounds": bounds, "exclude": exclude if operation in ("rank", "list", "count", "average") else ()}
+        classes = [e for m in self.p.mentions for e in (m.entity, *m.alternates) if e.kind == "class"]
+        if classes and not any(m.entity.kind == "project" for m in self.p.mentions):
+            return RowSet("class", group=classes[0], **common)
+        measures = [m.entity for m in self.p.mentions if m.entity.kind == "measure"]
+        for name, pattern, unless in self.lex.phrases.collections:
+            if pattern.search(self.p.text) and not (unless and unless.search(self.p.text)):
+                if name == "所属单位" and measures:
+                    continue  # 单位 beside a measure (大数据中心的三公) is a scope, not the rows
+                return RowSet(name, unit=self.scope_unit(), project_type=self.project_type(),
+                              measure=self.ordering_measure(measures), **common)
+        if self.scope_unit() and not measures and not self.words():  # 大数据中心有哪些: its projects
+            return RowSet("项目", unit=self.scope_unit(), project_type=self.project_type(), **common)
+        return None
+
+    def ordering_measure(self, measures: list[Entity]) -> str | None:
+        """The column subjects are ordered by when one is named (项目支出最多的科目)."""
+        return next((e.name for e in measures if FUNC_TABLE in self.lex.measures[e.name].columns), None)
+
+    def project_type(self) -> str | None:
+        return next((kind for word, kind in self.lex.operators.project_types.items() if word in self.p.text), None)
+
+    def order(self) -> Ordering:
+        nth = _NTH.search(self.p.text)
+        return Ordering(descending=not self.has("smallest"), top=self.p.top,
+                        nth=int(nth.group(1)) if nth else None,
+                        whole=not self.p.top and self.has("whole_order"), total=self.has("ordered_total"))
+
+
+_UNITS = {"万": "万元", "亿": "亿元", "元": "元", "万元": "万元", "亿元": "亿元"}
+_AMOUNT = r"(\d+(?:\.\d+)?)\s*(万元|亿元|万|亿|元)?"
+_BOUND_WORDS = ((r"不少于|不低于|至少|大于等于|≥|>=", "low", False), (r"不超过|不高于|至多|小于等于|≤|<=", "high", False),
+                (r"超过|大于|高于|多于|>", "low", True), (r"小于|低于|少于|不到|不足|<", "high", True))
+_BOUND_LABEL = {("low", True): "超过", ("low", False): "不少于", ("high", True): "低于", ("high", False): "不超过"}
+
+
+def amount_bounds(text: str) -> Bounds | None:
+    """The amount limits a question names: 50万以上, 超过5万元 (strictly), 低于3万元, 30万到60万之间."""
+    span = re.search(_AMOUNT + r"\s*(?:到|至|-|~|～)\s*" + _AMOUNT + r"(?:之间)?", text)
+    if span and (span.group(2) or span.group(4)):
+        unit = _UNITS[span.group(4) or span.group(2)]
+        low, high = Decimal(span.group(1)), Decimal(span.group(3))
+        return Bounds(low, False, high, False, unit, f"{show(low)}至{show(high)}{unit}之间")
+    for words, side, strict in _BOUND_WORDS:
+        match = re.search(rf"(?:{words})\s*" + _AMOUNT, text)
+        if match and match.group(2):
+            value, unit = Decimal(match.group(1)), _UNITS[match.group(2)]
+            label = f"{_BOUND_LABEL[(side, strict)]}{show(value)}{unit}"
+            return Bounds(value, strict, None, False, unit, label) if side == "low" else Bounds(None, False, value, strict, unit, label)
+    match = re.search(_AMOUNT + r"\s*(?:及|或)?\s*(以上|以下)", text)
+    if match and match.group(2):
+        value, unit = Decimal(match.group(1)), _UNITS[match.group(2)]
+        if match.group(3) == "以上":
+            return Bounds(value, False, None, False, unit, f"{show(value)}{unit}以上")
+        return Bounds(None, False, value, False, unit, f"{show(value)}{unit}以下")
+    return None
+
+
+def link_of(entity: Entity) -> Mention:
+    """A mention for an entity taken from the conversation rather than from the question."""
+    return Mention(entity, entity.name, 0, 100)
