@@ -62,6 +62,15 @@ class Composer(Computations, Listings, TextAnswers):
         return Answer(NOT_FOUND, f"{why}\n我能回答的是{self.c.department}{self.c.year}年{self.c.kind}中的数字，例如：{tables}等表。",
                       [], [], DEFAULT_SUGGESTIONS[:3])
 
+    def absent_answer(self) -> Answer:
+        """An attribute the disclosure never holds (中标公司, 品牌, 合同日期): say so, offer what it holds."""
+        named = [m.entity for m in self.q.mentions if m.entity.kind not in ("term", "indicator")]
+        what = "、".join(dict.fromkeys(e.name for e in named))
+        holds = f"对“{what}”，公开文件只列出预算金额（及项目的类型、所属单位和绩效目标）。" if what else ""
+        answer = self.not_found(f"部门预算公开文件不包含{self.q.absent}。{holds}")
+        answer.suggestions = ([f"{named[0].name}预算多少", f"{named[0].name}的绩效目标"] if named else []) + DEFAULT_SUGGESTIONS[:1]
+        return answer
+
     def clarify(self, entities: list[Entity], what: str) -> Answer:
         options = [f"{e.code} {e.name}多少" if e.code and e.kind in ("func", "econ") else f"{e.name}多少" for e in entities][:MAX_OPTIONS]
         names = "；".join(f"{e.code} {e.name}" if e.code and e.kind in ("func", "econ") else e.name for e in entities[:MAX_OPTIONS])

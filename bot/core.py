@@ -127,6 +127,8 @@ class Assistant:
         composer = Composer(catalog, query, state)
         if query.out_of_scope:
             return composer.not_found(query.out_of_scope), parse, query
+        if query.absent:
+            return composer.absent_answer(), parse, query
         if query.display_unit:
             state["unit"] = query.display_unit
         if query.operation == "loaded":

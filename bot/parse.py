@@ -20,6 +20,8 @@ TOTALS = ("收支总计", "本年收入合计", "本年支出合计")  # measure
 _YEAR = re.compile(r"(?:19|20)\d{2}\s*年?")
 _NTH = re.compile(r"第(\d+)")
 _CODE = re.compile(r"(?<!\d)\d{3,7}(?!\d)")
+_AMOUNT_OR_YEAR = re.compile(r"[\d.]+\s*(?:万元|亿元|千元|元|万|亿|年|%)?")
+_CONTENT = re.compile(r"[\u4e00-\u9fa5]{2,}")
 
 
 def choose_operation(text: str, lexicon: Lexicon) -> tuple[str, float, tuple[str, ...]]:
@@ -67,14 +69,33 @@ class Parser:
             operation = "definition"
         if operation == "value" and re.search(r"是什么\??$|是啥\??$", self.p.text) and self.terms() and not _CODE.search(self.p.text):
             operation = "definition"
-        absent = next((what for pattern, what in self.lex.operators.absent if pattern.search(self.p.text)), None)
+        unnamed = self.unnamed()
+        absent = next((what for pattern, what in self.lex.operators.absent if pattern.search(unnamed)), None)
         return Query(
             operation=operation, operands=self.operands(operation), rows=self.rows(operation), order=self.order(),
             document=self.c.doc_id, years=years, display_unit=self.p.unit, absent=absent, out_of_scope=self.p.out_of_scope,
             words=words, table=self.table(), scheme=self.scheme(), level=self.level(), counted=self.counted(),
             asks_amount=self.has("asks_amount"), mentions=tuple(self.p.mentions), confidence=min(1.0, score / 5) if score else 0.5,
             alternatives=others, codes=tuple(_CODE.findall(self.p.text)), flags=self.flags(),
+            unknown=self.unknown(unnamed),
         )
+
+    def unnamed(self) -> str:
+        """The question with its linked names blanked out: attribute words inside a name do not count."""
+        text = self.p.text
+        for m in self.p.mentions:
+            text = text.replace(m.text, " ")
+        return text
+
+    def unknown(self, unnamed: str) -> tuple[str, ...]:
+        """Content words no name, cue, role or question word accounts for (shown by --explain)."""
+        text = unnamed
+        for _, cue, _ in self.lex.operators.cues:
+            text = cue.sub(" ", text)
+        for role in self.roles.values():
+            text = role.sub(" ", text)
+        text = _AMOUNT_OR_YEAR.sub(" ", self.lex.phrases.question.sub(" ", text))
+        return tuple(_CONTENT.findall(text))
 
     def terms(self) -> list[Entity]:
         return [e for m in self.p.mentions for e in (m.entity, *m.alternates) if e.kind == "term"]
