@@ -64,8 +64,8 @@ class Catalog:
         local = without_city(self.department, self.department)
         city = self.department[: len(self.department) - len(local)]
         self.department_names = {self.department, local} | {u["name"] for u in self.units} | {
-            t["department"] for t in self.tables.values() if t["department"]} | (
-            {city, city[:-1]} if len(city) >= 3 else set())
+            t["department"] for t in self.tables.values() if t["department"]}
+        self.city_names = {city, city[:-1]} if len(city) >= 3 else set()  # 南阳市 names every department of the city
         self.entities: list[Entity] = []
         self._build()
         # lookup tables for linking, built once: (alias, entity) pairs, and character pairs per alias

@@ -10,6 +10,7 @@ import re
 from dataclasses import replace
 from decimal import Decimal
 
+from bot.across import Across
 from bot.answer import ANSWERED, CLARIFY, NOT_FOUND, Answer, Citation, Figure
 from bot.catalog import ECON_TABLE, Catalog, Cell, Entity
 from bot.computations import Computations
@@ -24,11 +25,12 @@ DEFAULT_SUGGESTIONS = ["三公经费多少", "大数据中心项目有哪些", "
 MAX_OPTIONS = 8
 
 
-class Composer(Computations, Listings, TextAnswers):
+class Composer(Computations, Listings, TextAnswers, Across):
     """Builds one answer: figures read or computed, citations, text, suggestions."""
 
-    def __init__(self, catalog: Catalog, query: Query, state: dict) -> None:
+    def __init__(self, catalog: Catalog, query: Query, state: dict, docs: tuple[Catalog, ...] = ()) -> None:
         self.c = catalog
+        self.docs = docs  # the documents of a question across documents
         self.q = query
         self.state = state
         self.unit = query.display_unit or state.get("unit")

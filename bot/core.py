@@ -15,6 +15,7 @@ from bot.answer import ANSWERED, CLARIFY, NOT_FOUND, Answer, Citation, Figure
 from bot.catalog import Catalog
 from bot.compose import DEFAULT_SUGGESTIONS, Composer
 from bot.config import Settings
+from bot.documents import resolve
 from bot.executors import check_operations, execute
 from bot.lexicon import Lexicon, load_lexicon
 from bot.normalize import MAX_CHARS, Normalized, normalize
@@ -40,6 +41,8 @@ class Assistant:
         self.sessions = sessions or MemorySessionStore()
         ids = [r[0] for r in self.conn.execute("SELECT id FROM documents ORDER BY year DESC, id")]
         self.catalogs = [Catalog(self.conn, doc_id, lexicon) for doc_id in ids]
+        # names and years of every loaded document: a question naming another of them is in scope
+        self.loaded = frozenset().union(*(c.department_names | {str(c.year)} for c in self.catalogs)) if len(self.catalogs) > 1 else frozenset()
         words = set().union(*(catalog.vocabulary() for catalog in self.catalogs))
         self.tokenizer = build_tokenizer(words, cache_dir)
         self._understood: OrderedDict[tuple[int, str], Parse] = OrderedDict()
@@ -115,7 +118,8 @@ class Assistant:
         normalized = self._normalized(question)
         if not any(ch.isalnum() for ch in normalized.text):
             return Answer(NOT_FOUND, "请输入一个关于部门预算的问题，例如“三公经费多少”。", suggestions=DEFAULT_SUGGESTIONS[:3]), None, None
-        catalog = self._catalog(normalized.text, state)
+        scope = resolve(normalized.text, normalized.years, self.catalogs, state.get("doc"))
+        catalog = scope.main
         if catalog is None:
             options = [f"{c.department}{c.year}年{c.kind}：{question.strip()}" for c in self.catalogs]
             return Answer(CLARIFY, "已加载多个部门或年度的预算，请问你问的是哪一份？", options=options[:8]), None, None
@@ -123,8 +127,8 @@ class Assistant:
         cached = self._understand(question, normalized, catalog)
         parse = replace(cached, mentions=list(cached.mentions))  # follow-ups edit the parse; the cache keeps its own
         override = self._follow_up(parse, catalog, state)
-        query = Parser(parse, catalog, self.lexicon).query(override)
-        composer = Composer(catalog, query, state)
+        query = Parser(parse, catalog, self.lexicon).query(override, tuple(c.doc_id for c in scope.documents))
+        composer = Composer(catalog, query, state, scope.documents)
         if query.out_of_scope:
             return composer.not_found(query.out_of_scope), parse, query
         if query.absent:
@@ -151,21 +155,11 @@ class Assistant:
         if cached is not None:
             self._understood.move_to_end(key)
             return cached
-        parse = understand(normalized, catalog, self.lexicon, segment(self.tokenizer, normalized.text))
+        parse = understand(normalized, catalog, self.lexicon, segment(self.tokenizer, normalized.text), self.loaded)
         self._understood[key] = parse
         if len(self._understood) > UNDERSTOOD_CACHE:
             self._understood.popitem(last=False)
         return parse
-
-    def _catalog(self, text: str, state: dict) -> Catalog | None:
-        """The document a question is about: the one it names (department, year), else the session's,
-        else the only one loaded; None when several are loaded and nothing says which."""
-        named = [c for c in self.catalogs if any(name in text for name in c.department_names)] or self.catalogs
-        dated = [c for c in named if str(c.year) in text] or named
-        if len(dated) == 1:
-            return dated[0]
-        current = next((c for c in dated if c.doc_id == state.get("doc")), None)
-        return current or (dated[0] if len({(c.department, c.year) for c in dated}) == 1 else None)
 
     def _follow_up(self, parse: Parse, catalog: Catalog, state: dict) -> str | None:
         """Fill in what a short follow-up leaves out, from the session's previous questions; returns

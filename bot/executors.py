@@ -22,6 +22,13 @@ EXECUTORS: dict[str, Callable[[Composer], Answer]] = {
     "reason": Composer.reason_answer, "definition": Composer.definition_answer, "describe": Composer.describe_answer,
     "attribute": Composer.attribute_answer, "code": Composer.code_answer, "indicators": Composer.performance_answer,
 }
+# Over several documents: two years of one department, or several departments.
+ACROSS_YEARS: dict[str, Callable[[Composer], Answer]] = {
+    op: Composer.growth_answer for op in ("value", "change", "previous", "difference", "reason")}
+ACROSS_DEPARTMENTS: dict[str, Callable[[Composer], Answer]] = {
+    "value": Composer.departments_rank_answer, "list": Composer.departments_rank_answer, "rank": Composer.departments_rank_answer,
+    "difference": Composer.departments_compare_answer, "sum": Composer.departments_sum_answer,
+}
 STORE_WIDE = ("loaded", "convert")  # answered by the core from every document or from the conversation
 
 
@@ -36,4 +43,10 @@ def check_operations(lexicon: Lexicon) -> None:
 
 
 def execute(composer: Composer) -> Answer:
-    return EXECUTORS[composer.q.operation](composer)
+    """The executor of the query's operation; over several documents, the one that reads them all."""
+    operation, docs = composer.q.operation, composer.docs
+    if len(docs) >= 2:
+        across = ACROSS_YEARS if len({d.department for d in docs}) == 1 else ACROSS_DEPARTMENTS
+        if operation in across:
+            return across[operation](composer)
+    return EXECUTORS[operation](composer)

@@ -55,14 +55,14 @@ class Parser:
         return bool(self.roles[role].search(self.p.text if text is None else text))
 
     # ----- the whole query -------------------------------------------------------------
-    def query(self, intent_override: str | None = None) -> Query:
+    def query(self, intent_override: str | None = None, documents: tuple[int, ...] = ()) -> Query:
         operation, score, others = choose_operation(self.p.text, self.lex)
         operation = intent_override or operation
         years = tuple(self.p.years)
         previous_asked = re.search(r"去年|上年(?!结转)|上一年", self.p.text)
         if previous_asked and operation not in ("change", "reason"):
             years += (self.c.year - 1,)
-        if self.c.year - 1 in years and operation not in ("change", "reason"):
+        if self.c.year - 1 in years and operation not in ("change", "reason") and not documents:
             operation = "previous"  # a figure of the year compared with: from the narrative, or not at all
         words = self.words()
         if operation == "code" and not _CODE.search(self.p.text) and not re.search(r"编码|代码", self.p.text) and self.terms():
@@ -73,7 +73,7 @@ class Parser:
         absent = next((what for pattern, what in self.lex.operators.absent if pattern.search(unnamed)), None)
         return Query(
             operation=operation, operands=self.operands(operation), rows=self.rows(operation), order=self.order(),
-            document=self.c.doc_id, years=years, display_unit=self.p.unit, absent=absent, out_of_scope=self.p.out_of_scope,
+            document=self.c.doc_id, documents=documents, years=years, display_unit=self.p.unit, absent=absent, out_of_scope=self.p.out_of_scope,
             words=words, table=self.table(), scheme=self.scheme(), level=self.level(), counted=self.counted(),
             asks_amount=self.has("asks_amount"), mentions=tuple(self.p.mentions), confidence=min(1.0, score / 5) if score else 0.5,
             alternatives=others, codes=tuple(_CODE.findall(self.p.text)), flags=self.flags(),

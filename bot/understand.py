@@ -124,8 +124,10 @@ def _kind_rank(kind: str) -> int:
     return _KIND_ORDER.index(kind) if kind in _KIND_ORDER else len(_KIND_ORDER)
 
 
-def understand(normalized: Normalized, catalog: Catalog, lexicon: Lexicon, tokens: list[str]) -> Parse:
-    """Link the names a question says and note what puts it outside the document."""
+def understand(normalized: Normalized, catalog: Catalog, lexicon: Lexicon, tokens: list[str],
+               loaded: frozenset[str] = frozenset()) -> Parse:
+    """Link the names a question says and note what puts it outside the document; `loaded` holds
+    the department names and years (as text) of every loaded document, which are never outside."""
     text = normalized.text
     parse = Parse(text=text, years=list(normalized.years), unit=normalized.unit, tokens=tokens)
     parse.mentions = link(text, catalog, tokens)
@@ -140,11 +142,13 @@ def understand(normalized: Normalized, catalog: Catalog, lexicon: Lexicon, token
         if pattern.search(text) and not parse.of("indicator"):  # 决算真实性 is a target, not a 决算 question
             parse.out_of_scope = message
             break
-    other_years = [y for y in parse.years if y not in (catalog.year, catalog.year - 1)]
+    other_years = [y for y in parse.years if y not in (catalog.year, catalog.year - 1) and str(y) not in loaded]
     if other_years:
         parse.out_of_scope = f"这里只有 {catalog.year} 年的预算，没有 {other_years[0]} 年的数据。"
+    for name in sorted(loaded, key=len, reverse=True):
+        rest = rest.replace(name, " ")
     places = [p for p in _PLACE.findall(rest) if p not in catalog.department and p not in covered]
-    known = [norm(catalog.department)] + [norm(u["name"]) for u in catalog.units] + [
+    known = [norm(n) for n in loaded] + [norm(catalog.department)] + [norm(u["name"]) for u in catalog.units] + [
         norm(t["department"]) for t in catalog.tables.values() if t["department"]]
     bodies = [o for o in _ORGANISATION.findall(text) if not any(norm(o) in k or k in norm(o) for k in known)]
     if places or bodies:

@@ -1,0 +1,105 @@
+"""Answers over several documents: a figure's change between two years, departments ranked or compared.
+
+A mixin of Composer: `self.docs` holds the query's documents (oldest year first for a change);
+each is read by a composer of its own that shares this one's figures and citations, all in one
+display unit so that documents printed in 元 and in 万元 compare.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from bot.answer import ANSWERED, Answer
+from bot.catalog import Catalog, Entity
+from bot.render import computed, percent, show
+
+
+class Across:
+    def in_document(self, catalog: Catalog):
+        other = type(self)(catalog, self.q, {})
+        other.figures, other.citations, other.unit = self.figures, self.citations, self.unit or "万元"
+        return other
+
+    def asked_in(self, catalog: Catalog) -> tuple[Entity | None, Entity | None]:
+        """(thing, unit) the query asks about, as `catalog` names it; the budget total when it names none."""
+        things = [m.entity for m in self.q.mentions if m.entity.kind != "unit"]
+        units = [m.entity for m in self.q.mentions if m.entity.kind == "unit" and m.entity is not getattr(self.c, "department_entity", None)]
+        thing = things[-1] if things else self.measure_entity("收支总计")
+        found = catalog.find(thing.kind, thing.name, thing.code) if thing.kind != "unit" else None
+        unit = next((u for u in catalog.entities if units and u.kind == "unit" and u.name == units[0].name), None)
+        return found, unit
+
+    def value_in(self, catalog: Catalog) -> tuple[Decimal, str, str] | None:
+        thing, unit = self.asked_in(catalog)
+        return self.in_document(catalog).value_of(thing, unit) if thing is not None else None
+
+    def cross_footer(self, text: str) -> Answer:
+        sources = "；".join(f"{c.department} {c.year}年{c.kind}" for c in self.docs)
+        return Answer(ANSWERED, f"{text}\n来源：{sources}。", self.figures, self.citations, [])
+
+    def growth_answer(self) -> Answer:
+        """The same figure in two years of one department: the change and its rate."""
+        base, current = self.docs[0], self.docs[-1]
+        values = [self.value_in(c) for c in (base, current)]
+        label = self.asked_in(current)[0].name if self.asked_in(current)[0] else "这一项"
+        if not all(values):
+            return self.not_found(f"{base.year}年或{current.year}年的公开文件里没有“{label}”的数字，无法比较。")
+        (old, old_text, _), (new, new_text, _) = values
+        unit = self.unit or "万元"
+        if new == old:
+            return self.cross_footer(f"{label}：{current.year}年 {new_text}，{base.year}年 {old_text}；两年持平。")
+        change, word = (new - old, "增加") if new >= old else (old - new, "减少")
+        formula = f"{show(new)} − {show(old)}" if new >= old else f"{show(old)} − {show(new)}"
+        self.figures.append(computed(change, unit, f"{formula}（{current.year}年 − {base.year}年）"))
+        rate = ""
+        if old:
+            share = percent(change, old)
+            self.figures.append(computed(share, "%", f"{show(change)} ÷ {show(old)} × 100%（变化额 ÷ {base.year}年数）"))
+            rate = f"，{'增长' if new >= old else '下降'} {share}%"
+        return self.cross_footer(f"{label}：{current.year}年 {new_text}，{base.year}年 {old_text}；"
+                                 f"{word} {show(change)} {unit}{rate}。")
+
+    def departments(self) -> list[tuple[str, Decimal, str]]:
+        """(department, value, shown) of the asked figure in every document that has it."""
+        rows = []
+        for catalog in self.docs:
+            value = self.value_in(catalog)
+            if value is not None:
+                rows.append((f"{catalog.department}（{catalog.year}年）", value[0], value[1]))
+        return rows
+
+    def departments_rank_answer(self) -> Answer:
+        rows = sorted(self.departments(), key=lambda r: (-r[1], r[0]) if self.q.order.descending else (r[1], r[0]))
+        label = self.asked_in(self.c)[0].name if self.asked_in(self.c)[0] else "这一项"
+        if not rows:
+            return self.not_found(f"已加载的部门都没有“{label}”的数字。")
+        order = self.q.order
+        n = len(rows) if (order.whole or self.q.operation != "rank") else (order.nth or order.top or 1)
+        picked = rows[n - 1:n] if order.nth else rows[:n]
+        ties = [r for r in rows[len(picked):] if picked and r[1] == picked[-1][1] and not order.nth]
+        lines = [f"{rows.index(r) + 1}. {r[0]}：{r[2]}" for r in picked + ties]
+        word = "最少" if not order.descending else "最多"
+        head = f"{len(rows)} 个部门的{label}" + ("" if len(picked) == len(rows) else f"，{word}的是")
+        self.count(len(rows), "个", None, "已加载部门中有此数字的部门")
+        return self.cross_footer(head + "：\n" + "\n".join(lines))
+
+    def departments_compare_answer(self) -> Answer:
+        rows = self.departments()
+        label = self.asked_in(self.c)[0].name if self.asked_in(self.c)[0] else "这一项"
+        if len(rows) < 2:
+            return self.not_found(f"所问部门中有{label}数字的不到两个，无法比较。")
+        (a_name, a, a_text), (b_name, b, b_text) = sorted(rows[:2], key=lambda r: -r[1])
+        unit = self.unit or "万元"
+        self.figures.append(computed(a - b, unit, f"{show(a)} − {show(b)}（{a_name} − {b_name}）"))
+        return self.cross_footer(f"{label}：{a_name} {a_text}，{b_name} {b_text}；前者多 {show(a - b)} {unit}。")
+
+    def departments_sum_answer(self) -> Answer:
+        rows = self.departments()
+        label = self.asked_in(self.c)[0].name if self.asked_in(self.c)[0] else "这一项"
+        if not rows:
+            return self.not_found(f"已加载的部门都没有“{label}”的数字。")
+        unit = self.unit or "万元"
+        total = sum((r[1] for r in rows), Decimal(0))
+        self.figures.append(computed(total, unit, " + ".join(show(r[1]) for r in rows)))
+        lines = "\n".join(f"· {r[0]}：{r[2]}" for r in rows)
+        return self.cross_footer(f"{len(rows)} 个部门的{label}：\n{lines}\n合计 {show(total)} {unit}。")

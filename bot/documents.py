@@ -1,0 +1,75 @@
+"""Which loaded documents a question is about: the departments and years it names, else the conversation's.
+
+A department is named by its full name, by its name without the city (公安局), by one of its
+units or by the name its tables print. A name inside a longer name of another department does
+not count for it, and the city alone names every department of the city, so it only narrows.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.catalog import Catalog
+
+_ACROSS = re.compile(r"哪个部门|哪些部门|哪个局|哪家单位|各部门|各个部门|各局|部门之间|所有部门|全市各")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The main document of a question and, for questions across documents, all of them (newest last)."""
+
+    main: Catalog | None
+    documents: tuple[Catalog, ...] = ()
+
+
+def _named(text: str, catalogs: list[Catalog]) -> list[Catalog]:
+    spans: list[tuple[int, int, Catalog]] = []
+    for catalog in catalogs:
+        for name in catalog.department_names:
+            if len(name) >= 2:
+                spans.extend((m.start(), m.start() + len(name), catalog) for m in re.finditer(re.escape(name), text))
+    kept = [s for s in spans if not any(o[2].department != s[2].department and o[0] <= s[0] and s[1] <= o[1]
+                                        and (o[1] - o[0]) > (s[1] - s[0]) for o in spans)]
+    return list(dict.fromkeys(c for _, _, c in sorted(kept, key=lambda s: s[0])))
+
+
+def _latest(catalogs: list[Catalog]) -> list[Catalog]:
+    """One document per department: its newest year."""
+    newest: dict[str, Catalog] = {}
+    for c in catalogs:
+        if c.department not in newest or c.year > newest[c.department].year:
+            newest[c.department] = c
+    return list(newest.values())
+
+
+def resolve(text: str, years: list[int], catalogs: list[Catalog], current: int | None) -> Scope:
+    """The documents `text` is about; `main` None when several are loaded and nothing says which."""
+    in_city = [c for c in catalogs if any(n in text for n in c.city_names)] or catalogs
+    named = _named(text, in_city)
+    departments = list(dict.fromkeys(c.department for c in named))
+    dated = [c for c in (named or in_city) if c.year in years]
+    if len(departments) >= 2:  # 公安局和信访局的人员经费
+        chosen = [next((c for c in dated if c.department == d), None) or max(
+            (c for c in catalogs if c.department == d), key=lambda c: c.year) for d in departments]
+        return Scope(chosen[0], tuple(chosen))
+    pool = [c for c in catalogs if c.department in departments] if departments else in_city
+    if not departments and len(set(years)) >= 2:  # 2024年比2023年: the department loaded in both years
+        both = {c.department for c in pool if sum(d.department == c.department and d.year in years for d in pool) >= 2}
+        here = next((c.department for c in pool if c.doc_id == current and c.department in both), None)
+        if here or len(both) == 1:
+            pool = [c for c in pool if c.department == (here or next(iter(both)))]
+    years_loaded = sorted({c.year for c in pool if c.year in years})
+    if len({c.department for c in pool}) == 1 and len(years_loaded) >= 2:  # 2024年比2023年增长多少
+        pair = sorted((c for c in pool if c.year in years_loaded[-2:]), key=lambda c: c.year)
+        return Scope(pair[-1], tuple(pair))
+    if not departments and _ACROSS.search(text) and len({c.department for c in pool}) >= 2:
+        everyone = _latest(pool)  # 哪个部门三公经费最多
+        return Scope(everyone[0], tuple(everyone))
+    dated = [c for c in pool if c.year in years] or pool
+    if len(dated) == 1:
+        return Scope(dated[0])
+    here = next((c for c in dated if c.doc_id == current), None)
+    if here is not None:
+        return Scope(here)
+    return Scope(dated[0] if len({(c.department, c.year) for c in dated}) == 1 else None)
