@@ -117,11 +117,18 @@ class Listings:
         if not items:
             return self.answer(f"{what}共 {self.count(0, '个', None, what)} 个。", ["有哪些项目", "哪个项目钱最多"])
         lines = [f"· {name}：{self.fig(c).value} {self.unit or c.unit}" for name, c in items]
-        total = sum((convert(c.value, c.unit, self.unit or c.unit) for _, c in items), Decimal(0))
-        self.state["list_total"] = show(total)
         table = items[0][1].table if items else None
-        return self.answer(f"{what}共 {self.count(len(items), '个', table, what)} 个（按金额从大到小）：\n" + "\n".join(lines),
-                           ["有几个项目", "哪个项目钱最多", "加起来多少"])
+        head = f"{what}共 {self.count(len(items), '个', table, what)} 个（按金额从大到小）：\n"
+        return self.answer(head + "\n".join(lines) + self.total_line(items), ["有几个项目", "哪个项目钱最多", "加起来多少"])
+
+    def total_line(self, items: list[tuple[str, Cell]]) -> str:
+        """"合计 …" under a list when the question asks for the total too (一共多少钱)."""
+        if not self.q.order.total or len(items) < 2:
+            return ""
+        target = self.unit or items[0][1].unit
+        values = [convert(c.value, c.unit, target) for _, c in items]
+        self.figures.append(computed(sum(values), target, " + ".join(show(v) for v in values)))
+        return f"\n合计 {show(sum(values))} {target}。"
 
     def above_threshold(self, what: str, items: list[tuple[str, Cell]]) -> tuple[str, list[tuple[str, Cell]]]:
         """Keep the rows within amounts the question names: 50万以上, 超过5万元 (strictly), 低于3万元,
@@ -184,6 +191,6 @@ class Listings:
         for _, c in items[:1]:
             self.cite(c)
         table = items[0][1].table if items else None
-        names = "、".join(n for n, _ in items) if len(items) <= 3 else ""
-        return self.answer(f"{what}共 {self.count(len(items), '个', table, what)} 个{('：' + names) if names else ''}。",
-                           ["有哪些项目", "哪个项目钱最多"])
+        names = "、".join(n for n, _ in items) if len(items) <= 3 or self.q.order.total else ""
+        return self.answer(f"{what}共 {self.count(len(items), '个', table, what)} 个{('：' + names) if names else ''}。"
+                           + self.total_line(items), ["有哪些项目", "哪个项目钱最多"])

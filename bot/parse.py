@@ -25,13 +25,13 @@ _CONTENT = re.compile(r"[\u4e00-\u9fa5]{2,}")
 
 
 def choose_operation(text: str, lexicon: Lexicon) -> tuple[str, float, tuple[str, ...]]:
-    """(operation, its score, runners-up) by the weights of the cues that occur in `text`."""
+    """(operation, its score, runners-up): each operation scores its strongest cue in `text`."""
     scores: dict[str, tuple[float, int]] = {}
     for name, cue, weight in lexicon.operators.cues:
         match = cue.search(text)
         if match:
             best = scores.get(name, (0.0, 0))
-            scores[name] = (best[0] + weight, max(best[1], len(match.group(0))))
+            scores[name] = max(best, (weight, len(match.group(0))))
     if not scores:
         return "value", 0.0, ()
     ranked = sorted(scores.items(), key=lambda kv: (-kv[1][0], -kv[1][1]))
@@ -252,7 +252,8 @@ class Parser:
         collection of knowledge/phrases.toml whose words occur; None if none does."""
         bounds = amount_bounds(self.p.text)
         exclude = tuple(m.entity.name for m in self.p.mentions if self.has("exclude") and m.entity.kind == "project")
-        common = {"bounds": bounds, "exclude": exclude if operation in ("rank", "list", "count", "average") else ()}
+        common = {"bounds": bounds, "exclude": exclude if operation in ("rank", "list", "count", "average") else (),
+                  "name_contains": self.name_filter()}
         classes = [e for m in self.p.mentions for e in (m.entity, *m.alternates) if e.kind == "class"]
         if classes and not any(m.entity.kind == "project" for m in self.p.mentions):
             return RowSet("class", group=classes[0], **common)
@@ -266,6 +267,10 @@ class Parser:
         if self.scope_unit() and not measures and not self.words():  # 大数据中心有哪些: its projects
             return RowSet("项目", unit=self.scope_unit(), project_type=self.project_type(), **common)
         return None
+
+    def name_filter(self) -> str | None:
+        found = self.roles["name_filter"].search(self.p.text)
+        return next((g for g in found.groups() if g), None) if found else None
 
     def ordering_measure(self, measures: list[Entity]) -> str | None:
         """The column subjects are ordered by when one is named (项目支出最多的科目)."""
@@ -284,8 +289,9 @@ class Parser:
 _UNITS = {"万": "万元", "亿": "亿元", "元": "元", "万元": "万元", "亿元": "亿元"}
 _AMOUNT = r"(\d+(?:\.\d+)?)\s*(万元|亿元|万|亿|元)?"
 _BOUND_WORDS = ((r"不少于|不低于|至少|大于等于|≥|>=", "low", False), (r"不超过|不高于|至多|小于等于|≤|<=", "high", False),
-                (r"超过|大于|高于|多于|>", "low", True), (r"小于|低于|少于|不到|不足|<", "high", True))
-_BOUND_LABEL = {("low", True): "超过", ("low", False): "不少于", ("high", True): "低于", ("high", False): "不超过"}
+                (r"超过|大于|高于|多于|>", "low", True), (r"小于|低于|少于|不到|不足|<", "high", True),
+                (r"正好|恰好|刚好|(?<![大小])等于", "exact", False))
+_BOUND_LABEL = {("exact", False): "正好", ("low", True): "超过", ("low", False): "不少于", ("high", True): "低于", ("high", False): "不超过"}
 
 
 def amount_bounds(text: str) -> Bounds | None:
@@ -296,10 +302,12 @@ def amount_bounds(text: str) -> Bounds | None:
         low, high = Decimal(span.group(1)), Decimal(span.group(3))
         return Bounds(low, False, high, False, unit, f"{show(low)}至{show(high)}{unit}之间")
     for words, side, strict in _BOUND_WORDS:
-        match = re.search(rf"(?:{words})\s*" + _AMOUNT, text)
+        match = re.search(rf"(?:{words})\s*是?\s*" + _AMOUNT, text)
         if match and match.group(2):
             value, unit = Decimal(match.group(1)), _UNITS[match.group(2)]
             label = f"{_BOUND_LABEL[(side, strict)]}{show(value)}{unit}"
+            if side == "exact":
+                return Bounds(value, False, value, False, unit, label)
             return Bounds(value, strict, None, False, unit, label) if side == "low" else Bounds(None, False, value, strict, unit, label)
     match = re.search(_AMOUNT + r"\s*(?:及|或)?\s*(以上|以下)", text)
     if match and match.group(2):
