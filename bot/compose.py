@@ -150,6 +150,11 @@ class Composer(Computations, Listings, TextAnswers, Across):
 
     # ----- one figure ---------------------------------------------------------------
     def figure_answer(self) -> Answer:
+        several = [o for o in self.q.operands if o.subject is not None]
+        if any(o.measure for o in several) or ("each" in self.q.flags and len(several) >= 2):
+            found = self.each_answer()  # a row in several columns, or A和B各多少
+            if found is not None:
+                return found
         unit = self.scope_unit()
         targets = [m for m in self.q.mentions if m.entity.kind != "unit"]
         if len(targets) > 1:  # 工会经费总计: the total of that item, not the budget's total

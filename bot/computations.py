@@ -109,7 +109,7 @@ class Computations:
         operands = self._operands()[:2]
         if len(operands) < 2:
             return self.figure_answer()
-        values = [self.value_of(entity, unit) for entity, unit in operands]
+        values = [self._side(o) for o in operands]
         if not all(values):
             return self.not_found("公开表格里缺少计算倍数所需的数字。")
         if values[1][0] == 0:
@@ -134,20 +134,36 @@ class Computations:
         self.citations.append(Citation(self.c.source, f"情况说明：{fact['heading']}", fact["label"], fact["line"]))
         return value, f"{show(value)} {target}", key
 
-    def _operands(self) -> list[tuple[Entity, Entity | None]]:
-        """(subject, unit) of the operands; "两者/这三项" recalls the last things asked."""
+    def _operands(self) -> list[Operand]:
+        """The query's operands; "两者/这三项" recalls the last things asked."""
         if self.q.operands and self.q.operands[0].role == "recall":
             recent = self.state.get("recent", [])
             wanted = self.q.operands[0].top or len(recent)
-            return [(e, None) for e in (self.c.find(*key) for key in recent[-wanted:]) if e is not None] if len(recent) >= 2 else []
-        return [(o.subject, o.unit) for o in self.q.operands if o.subject is not None]
+            found = [e for e in (self.c.find(*key) for key in recent[-wanted:]) if e is not None] if len(recent) >= 2 else []
+            return [Operand("item", subject=e) for e in found]
+        return [o for o in self.q.operands if o.subject is not None]
+
+    def each_answer(self) -> Answer | None:
+        """Every named thing's figure (A和B分别多少, X的工资福利支出和商品和服务支出); their sum when asked."""
+        values = [self._side(o) for o in self.q.operands]
+        if not values or not all(values):
+            return None
+        if len(values) == 1:
+            return self.answer(f"{self.c.year}年{values[0][2]} {values[0][1]}。")
+        lines = [f"· {label}：{shown}" for _, shown, label in values]
+        if self.q.order.total and len(values) > 1:
+            unit_name = self.unit or values[0][1].split()[-1]
+            total = sum((v[0] for v in values), Decimal(0))
+            self.figures.append(computed(total, unit_name, " + ".join(show(v[0]) for v in values)))
+            lines.append(f"合计 {show(total)} {unit_name}")
+        return self.answer(f"{self.c.year}年：\n" + "\n".join(lines))
 
     def sum_answer(self) -> Answer:
         """The total of the things named (人员经费和公用经费加起来), or of the last list."""
         operands = self._operands()
         if len(operands) < 2:
             return self.list_sum() if self.state.get("list_values") and not self.q.mentions else self.figure_answer()
-        values = [self.value_of(entity, unit) for entity, unit in operands]
+        values = [self._side(o) for o in operands]
         if not all(values):
             return self.not_found("公开表格里缺少相加所需的数字。")
         unit_name = self.unit or values[0][1].split()[-1]
@@ -161,7 +177,7 @@ class Computations:
         operands = self._operands()
         if len(operands) < 2:
             return self.not_found("没听明白要从哪个数里减去哪个数。")
-        values = [self.value_of(entity, unit) for entity, unit in operands]
+        values = [self._side(o) for o in operands]
         if not all(values):
             return self.not_found("公开表格里缺少相减所需的数字。")
         (a, shown_a, label_a), (b, shown_b, label_b) = values
@@ -183,13 +199,13 @@ class Computations:
         operands = self._operands()[:2]
         focus = self.state.get("focus")
         previous = self.c.find(focus["kind"], focus["name"], focus["code"]) if focus else None
-        if len(operands) == 1 and previous is not None and previous is not operands[0][0]:
-            operands.insert(0, (previous, None))  # 等保测评多少 … 比原厂延保多多少
+        if len(operands) == 1 and previous is not None and previous is not operands[0].subject:
+            operands.insert(0, Operand("left", subject=previous))  # 等保测评多少 … 比原厂延保多多少
         elif len(operands) < 2 and len(self.state.get("recent", [])) >= 2:  # (两者)差多少
-            operands = [(e, None) for e in (self.c.find(*key) for key in self.state["recent"][-2:]) if e is not None]
+            operands = [Operand("item", subject=e) for e in (self.c.find(*key) for key in self.state["recent"][-2:]) if e is not None]
         if len(operands) < 2:
             return self.figure_answer()
-        values = [self.value_of(entity, unit) for entity, unit in operands]
+        values = [self._side(o) for o in operands]
         if not all(values):
             return self.not_found("公开表格里缺少比较所需的数字。")
         a, b = values

@@ -97,6 +97,11 @@ class Listings:
         return self.answer(head + "：\n" + "\n".join(lines), ["前三大项目", "哪个项目最少", "有几个项目"])
 
     def list_answer(self) -> Answer:
+        named = [o for o in self.q.operands if o.subject is not None]
+        if len(named) >= 2 and (self.q.rows is None or ("each" in self.q.flags and self.q.asks_amount)):  # A和B分别是多少
+            found = self.each_answer()
+            if found is not None:
+                return found
         measures = self.q.of("measure")
         if "units_word" in self.q.flags and "projects" not in self.q.flags:
             return self.units_answer()

@@ -130,7 +130,7 @@ class Parser:
 
     def flags(self) -> frozenset[str]:
         """Role words present, for executors that need to know a side said "项目" or "几个单位"."""
-        names = ("projects", "amount_words", "unit_rows", "narrative_counts", "projects_counted", "exclude", "within",
+        names = ("each", "projects", "amount_words", "unit_rows", "narrative_counts", "projects_counted", "exclude", "within",
                  "units_word")
         return frozenset(n for n in names if self.has(n))
 
@@ -139,12 +139,27 @@ class Parser:
         builder = {"share": self.share_operands, "exclusion": self.exclusion_operands}.get(operation)
         if builder is not None:
             return builder()
+        crossed = self.crossed_operands()
+        if crossed and (operation in ("value", "list", "sum", "difference") or self.has("each")):
+            return crossed
         recalled = next((n for word, n in self.lex.operators.recall.items() if word in self.p.text), None)
+        if self.has("each"):
+            return tuple(Operand("item", subject=e, unit=u) for e, u in self.each_pairs())
         named = self.pairs(most=10 if operation == "sum" else 2)
         if recalled is not None and len(named) < 2:
             return (Operand("recall", top=recalled),)
         role = {"difference": ("left", "right"), "ratio": ("left", "right")}.get(operation)
         return tuple(Operand(role[min(i, 1)] if role else "item", subject=e, unit=u) for i, (e, u) in enumerate(named))
+
+    def crossed_operands(self) -> tuple[Operand, ...]:
+        """One row read in several measures' columns: 2069999中工资福利支出和商品和服务支出(各是多少)."""
+        rows = list(dict.fromkeys(m.entity for m in self.p.mentions if m.entity.kind in ("func", "econ", "class")))
+        measures = list(dict.fromkeys(m.entity.name for m in self.p.mentions
+                                      if m.entity.kind == "measure" and self.lex.measures[m.entity.name].columns))
+        if len(rows) != 1 or len(measures) < 2:
+            return ()
+        deepest = [m for m in measures if not any(self.inside(o, m) for o in measures if o != m)]
+        return tuple(Operand("item", subject=rows[0], measure=m) for m in dict.fromkeys(deepest))
 
     def pairs(self, most: int = 2) -> list[tuple[Entity, Entity | None]]:
         """What a comparison or sum is over: each unit with the measure said after it, or the named things.
@@ -162,6 +177,20 @@ class Parser:
             return [(measure, u) if measure else (u, None) for u in units[:most]]
         scope = self.scope_unit()
         return [(e, scope) for e in others[:most]]
+
+    def each_pairs(self) -> list[tuple[Entity, Entity | None]]:
+        """What "A和B分别多少" names: the things after "X里/中" (X only says where), measures that contain
+        another named measure left out (基本支出里人员经费和公用经费)."""
+        if len({m.entity for m in self.p.mentions if m.entity.kind == "unit"}) >= 2:
+            return self.pairs(most=10)  # 局本级和大数据中心的项目支出分别是多少
+        within = self.roles["within"].search(self.p.text)
+        after = [m for m in self.p.mentions if within and m.start >= within.end()]
+        mentions = after if len(after) >= 2 else self.p.mentions
+        things = list(dict.fromkeys(m.entity for m in mentions if m.entity.kind != "unit"))
+        names = [e.name for e in things if e.kind == "measure"]
+        things = [e for e in things if e.kind != "measure" or not any(self.inside(o, e.name) for o in names if o != e.name)]
+        scope = self.scope_unit()
+        return [(e, scope) for e in things]
 
     def scope_unit(self) -> Entity | None:
         units = [m.entity for m in self.p.mentions if m.entity.kind == "unit" and m.entity is not getattr(self.c, "department_entity", None)]
