@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from dataclasses import dataclass, field
 
 import opencc
@@ -52,16 +53,19 @@ def _cn_amount(match: re.Match) -> str:
         return match.group(0)
 
 
+@lru_cache(maxsize=8)
+def _english_pattern(words: tuple[str, ...]) -> re.Pattern:
+    """English words and phrases as whole words, longest first ("and" is not inside "standard")."""
+    return re.compile("|".join(rf"(?<![a-z]){re.escape(w)}(?![a-z])" for w in sorted(words, key=len, reverse=True)) or "(?!)")
+
+
 def normalize(question: str, typos: dict[str, str], english: dict[str, str]) -> Normalized:
     text = question[:MAX_CHARS]  # the core refuses longer questions; this only bounds the work
     text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C" or ch in "\t\n")
     text = unicodedata.normalize("NFKC", text)
     text = _T2S.convert(text)
     text = _PUNCT.sub(" ", text).strip()
-    lowered = text.lower()
-    for word, meant in sorted(english.items(), key=lambda kv: -len(kv[0])):
-        lowered = lowered.replace(word, meant)
-    text = lowered
+    text = _english_pattern(tuple(english)).sub(lambda m: english[m.group(0)], text.lower())
     for typo, meant in typos.items():
         text = text.replace(typo, meant)
     text = _CN_YEAR.sub(_cn_year, text)

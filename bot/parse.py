@@ -62,6 +62,8 @@ class Parser:
         previous_asked = re.search(r"去年|上年(?!结转)|上一年", self.p.text)
         if previous_asked and operation not in ("change", "reason"):
             years += (self.c.year - 1,)
+        if operation == "rank" and self.has("joined") and len([e for e, _ in self.pairs() if e.kind != "unit"]) == 2:
+            operation = "difference"  # A和B哪个多: the two named, not the whole row set
         if self.c.year - 1 in years and operation not in ("change", "reason") and not documents:
             operation = "previous"  # a figure of the year compared with: from the narrative, or not at all
         words = self.words()
@@ -100,9 +102,9 @@ class Parser:
     def terms(self) -> list[Entity]:
         return [e for m in self.p.mentions for e in (m.entity, *m.alternates) if e.kind == "term"]
 
-    def words(self) -> str:
-        """The question's content words: what is left once question words and linked names go."""
-        text = self.p.text
+    def words(self, text: str | None = None) -> str:
+        """The content words of the question (or of part of it): what is left once question words and linked names go."""
+        text = self.p.text if text is None else text
         for m in self.p.mentions:
             text = text.replace(m.text, " ")
         text = _YEAR.sub("", text)
@@ -210,10 +212,13 @@ class Parser:
         """The words before 占 name the part, those after it the whole ("大数据中心项目支出占全部门项目支出");
         with no whole named, the part's parent measure (the executor knows the measure tree)."""
         text = self.p.text
-        at = text.find("占")
+        split = self.roles["share_split"].search(text)
+        at = split.start() if split else -1
         before = list(dict.fromkeys(m.entity for m in self.p.mentions if at < 0 or m.start <= at))
         after = list(dict.fromkeys(m.entity for m in self.p.mentions if at >= 0 and m.start > at))
-        rest = text[at + 1:] if at >= 0 else ""
+        rest = text[split.end():] if split else ""
+        if not after and not self.has("projects", rest) and self.has("total_words", rest):
+            after = [self.c.find("measure", "收支总计")]  # 占全部支出的比重, 占部门支出总额
         if self.has("pronoun", rest) and not any(e.kind == "unit" for e in after):
             after = [e for e in before if e.kind == "unit"] + after  # 大数据中心的X占其项目支出: its own
         unnamed = self.lex.phrases.question.sub("", self.roles["share_noise"].sub("", rest))
@@ -252,14 +257,15 @@ class Parser:
         if not others and self.has("projects", words):
             return Operand(role, subject=self.c.find("measure", "项目支出"))
         if not others:
-            return Operand(role, measure=self.words())  # a narrative amount, found by the words
+            return Operand(role, measure=self.words(words))  # a narrative amount, found by the words
         return Operand(role, subject=others[0])
 
     def part_and_whole(self, a: Entity, b: Entity) -> tuple[Entity, Entity]:
         """Which of two named things is the part: "A占B" → A; "A里B占多少" → B; else the one inside the other."""
         text = self.p.text
         at = {id(m.entity): m.start for m in self.p.mentions}
-        share_at = text.find("占")
+        split = self.roles["share_split"].search(text)
+        share_at = split.start() if split else -1
         if share_at >= 0 and at[id(a)] < share_at < at[id(b)]:
             return a, b
         if share_at >= 0 and max(at[id(a)], at[id(b)]) < share_at:
