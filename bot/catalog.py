@@ -30,6 +30,15 @@ def norm(text: str) -> str:
     return re.sub(r"[\s“”\"'‘’]", "", text).lower()
 
 
+def abbreviates(short: str, full: str) -> bool:
+    """Whether `short` is a shortening of `full` that keeps its characters in order and its last one
+    (审批局 of 行政审批和政务信息管理局, 南阳市审批局 of 南阳市行政审批和政务信息管理局)."""
+    if len(short) < 3 or len(short) >= len(full) or short[-1] != full[-1]:
+        return False
+    rest = iter(full)
+    return all(ch in rest for ch in short)
+
+
 @dataclass(frozen=True)
 class Cell:
     """One stored amount and where it was read."""

@@ -270,11 +270,36 @@ class Composer(Computations, Listings, TextAnswers, Across):
         """What a thing is for: the section or sentence that says it, else its figure."""
         return self.section_answer() or self.sentence_answer() or self.figure_answer()
 
+    def composition_answer(self) -> Answer | None:
+        """Whether a subject's money is 基本支出 or 项目支出: its row read in the columns of the budget's parts."""
+        subjects = [e for e in self.q.of("func", "econ", "class")]
+        focus = self.state.get("focus") or {}
+        if not subjects and focus.get("kind") in ("func", "econ"):
+            subjects = [e for e in [self.c.find(focus["kind"], focus["name"], focus.get("code"))] if e is not None]
+        if not subjects:
+            return None
+        entity = subjects[0]
+        parts = []
+        for name in self.c.lexicon.measures["收支总计"].parts:
+            measure = self.c.lexicon.measures[name]
+            cells = next((found for table, columns in measure.columns.items()
+                          if (found := self.c.row_column(entity, table, columns))), [])
+            if cells:
+                total, target = self.add_up(cells)
+                parts.append((name, total, target))
+        if not parts:
+            return None
+        self.remember(entity)
+        held = [name for name, total, _ in parts if total]
+        verdict = f"全部属于{held[0]}" if len(held) == 1 else "两部分都有" if held else "两部分都为零"
+        said = "，".join(f"{name} {show(total)} {target}" for name, total, target in parts)
+        return self.answer(f"{entity.code + ' ' if entity.code else ''}{entity.name}：{said}，{verdict}。")
+
     def attribute_answer(self) -> Answer:
         """What kind of project it is and whose (它是哪类项目，哪个单位的)."""
         projects = self.q.of("project")
         if not projects:
-            return self.figure_answer()
+            return self.composition_answer() or self.figure_answer()
         entity = projects[0]
         row = self.c.project_row(entity.name)
         cells = self.c.project(entity.name)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.catalog import Catalog
+from bot.catalog import Catalog, abbreviates
 
+_BODY = re.compile(r"[\u4e00-\u9fa5]{2,10}?(?:局|委员会|委|办公室|办|中心|厅|院|馆|站)")
 _ACROSS = re.compile(r"哪个部门|哪些部门|哪个局|哪家单位|各部门|各个部门|各局|部门之间|所有部门|全市各")
 
 
@@ -29,6 +30,10 @@ def _named(text: str, catalogs: list[Catalog]) -> list[Catalog]:
         for name in catalog.department_names:
             if len(name) >= 2:
                 spans.extend((m.start(), m.start() + len(name), catalog) for m in re.finditer(re.escape(name), text))
+    if not spans:  # 审批局, 南阳市审批局: a shortening of one department's name
+        for body in _BODY.finditer(text):
+            spans.extend((body.start(), body.end(), c) for c in catalogs
+                         if any(abbreviates(body.group(0), n) for n in c.department_names))
     kept = [s for s in spans if not any(o[2].department != s[2].department and o[0] <= s[0] and s[1] <= o[1]
                                         and (o[1] - o[0]) > (s[1] - s[0]) for o in spans)]
     return list(dict.fromkeys(c for _, _, c in sorted(kept, key=lambda s: s[0])))

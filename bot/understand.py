@@ -8,7 +8,7 @@ from difflib import SequenceMatcher
 
 from rapidfuzz import fuzz, process
 
-from bot.catalog import Catalog, Entity, norm
+from bot.catalog import Catalog, Entity, abbreviates, norm
 from bot.lexicon import Lexicon
 from bot.normalize import Normalized
 
@@ -147,10 +147,16 @@ def understand(normalized: Normalized, catalog: Catalog, lexicon: Lexicon, token
         parse.out_of_scope = f"这里只有 {catalog.year} 年的预算，没有 {other_years[0]} 年的数据。"
     for name in sorted(loaded, key=len, reverse=True):
         rest = rest.replace(name, " ")
-    places = [p for p in _PLACE.findall(rest) if p not in catalog.department and p not in covered]
+    places = [p for p in _PLACE.findall(rest) if p not in catalog.department and p not in covered
+              and not any(p in m.entity.name for m in parse.mentions)]  # 河南省 of 河南省社会保险信息系统维护项目
     known = [norm(n) for n in loaded] + [norm(catalog.department)] + [norm(u["name"]) for u in catalog.units] + [
         norm(t["department"]) for t in catalog.tables.values() if t["department"]]
-    bodies = [o for o in _ORGANISATION.findall(text) if not any(norm(o) in k or k in norm(o) for k in known)]
+    organisations = _ORGANISATION.findall(text)
+    department = getattr(catalog, "department_entity", None)
+    for short in organisations:  # 南阳市审批局: the department, shortened
+        if department is not None and abbreviates(norm(short), norm(catalog.department)) and not parse.of("unit"):
+            parse.mentions.append(Mention(department, short, text.find(short), 90))
+    bodies = [o for o in organisations if not any(norm(o) in k or k in norm(o) or abbreviates(norm(o), k) for k in known)]
     if places or bodies:
         other = bodies[0] if bodies else places[0]
         parse.out_of_scope = f"这里只有{catalog.department}的预算，没有“{other}”的数据。"
