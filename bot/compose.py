@@ -115,12 +115,25 @@ class Composer(Computations, Listings, TextAnswers, Across):
         """(value in the display unit, '12.30 万元', label) of an entity; its figures are added."""
         cells = self.cells_of(entity, unit)
         if not cells:
-            return None
+            return self.derived_value(entity, unit)
         total, target = self.add_up(cells)
         label = entity.name
         if unit and entity.kind != "unit":
             label = f"{unit.name}{'预算' if entity.name == '收支总计' else entity.name}"
         return total, f"{show(total)} {target}", label
+
+    def derived_value(self, entity: Entity, unit: Entity | None) -> tuple[Decimal, str, str] | None:
+        """A unit's figure no table prints, computed as knowledge/measures.toml `unit_difference` says."""
+        measure = self.c.lexicon.measures.get(entity.name) if entity.kind == "measure" else None
+        if unit is None or measure is None or not measure.unit_difference:
+            return None
+        a, b = (self.value_of(self.measure_entity(name), unit) for name in measure.unit_difference)
+        if a is None or b is None or b[0] > a[0]:
+            return None
+        target = a[1].split()[-1]
+        self.figures.append(computed(a[0] - b[0], target, f"{show(a[0])} − {show(b[0])}（{a[2]} − {b[2]}）"))
+        said = "、".join(measure.unit_difference)
+        return a[0] - b[0], f"{show(a[0] - b[0])} {target}", f"{unit.name}{entity.name}（{said}：{a[1]} − {b[1]}）"
 
     def add_up(self, cells: list[Cell]) -> tuple[Decimal, str]:
         """(total in the display unit, unit): each cell becomes a figure, several also their sum."""
@@ -187,6 +200,10 @@ class Composer(Computations, Listings, TextAnswers, Across):
             if unit and entity.kind == "project":
                 owner = self.c.project_row(entity.name)["unit_name"]
                 return self.not_found(f"“{entity.name}”是{owner}的项目，不属于{unit.name}。")
+            derived = self.derived_value(entity, unit) if unit else None
+            if derived is not None:
+                self.remember(entity, unit)
+                return self.answer(f"公开表格没有按单位列出{entity.name}；按表中数推算，{self.c.year}年{derived[2]}为 {derived[1]}。")
             if unit:
                 return self.not_found(f"公开表格没有按单位列出“{entity.name}”，只能回答全部门的数字。")
             return self.sentence_answer() or self.not_found(f"这份预算里没有“{entity.name}”的对应数字。")

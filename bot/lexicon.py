@@ -16,6 +16,7 @@ class Measure:
     parent: str | None
     parts: tuple[str, ...]
     columns: dict[str, str]  # table -> column path ("a + b" adds columns) on subject/item rows
+    unit_difference: tuple[str, ...] = ()  # a unit's figure as measure a − measure b, when no table splits it by unit
 
 
 @dataclass(frozen=True)
@@ -92,11 +93,12 @@ def load_lexicon(knowledge_dir: Path) -> Lexicon:
     measures = _read(knowledge_dir / "measures.toml")
     scope = _read(knowledge_dir / "scope.toml")
     table = {
-        m["name"]: Measure(m["name"], m["ref"], m.get("by_unit"), m.get("parent"), tuple(m.get("parts", ())), dict(m.get("columns", {})))
+        m["name"]: Measure(m["name"], m["ref"], m.get("by_unit"), m.get("parent"), tuple(m.get("parts", ())),
+                           dict(m.get("columns", {})), tuple(m.get("unit_difference", ())))
         for m in measures["measure"]
     }
     for measure in table.values():
-        unknown = [p for p in (measure.parent, *measure.parts) if p and p not in table]
+        unknown = [p for p in (measure.parent, *measure.parts, *measure.unit_difference) if p and p not in table]
         if unknown:
             raise ValueError(f"measures.toml: {measure.name} names unknown measures {unknown}")
     return Lexicon(
