@@ -18,7 +18,7 @@ EXECUTORS: dict[str, Callable[[Composer], Answer]] = {
     "value": Composer.figure_answer, "list": Composer.list_answer, "count": Composer.count_answer,
     "rank": Composer.rank_answer, "sum": Composer.sum_answer, "difference": Composer.compare_answer,
     "ratio": Composer.ratio_answer, "share": Composer.share_answer, "exclusion": Composer.minus_answer,
-    "average": Composer.average_answer, "change": Composer.change_answer, "previous": Composer.previous_answer,
+    "average": Composer.average_answer, "check": Composer.check_answer, "change": Composer.change_answer, "previous": Composer.previous_answer,
     "reason": Composer.reason_answer, "definition": Composer.definition_answer, "describe": Composer.describe_answer,
     "attribute": Composer.attribute_answer, "code": Composer.code_answer, "indicators": Composer.performance_answer,
 }

@@ -145,9 +145,13 @@ class Parser:
         if crossed and (operation in ("value", "list", "sum", "difference") or self.has("each")):
             return crossed
         recalled = next((n for word, n in self.lex.operators.recall.items() if word in self.p.text), None)
-        if self.has("each"):
-            return tuple(Operand("item", subject=e, unit=u) for e, u in self.each_pairs())
-        named = self.pairs(most=10 if operation == "sum" else 2)
+        if self.has("each") or operation == "check":
+            named = tuple(Operand("item", subject=e, unit=u) for e, u in self.each_pairs())
+            unknown = [w for w in self.unknown(self.unnamed()) if len(w) >= 3]
+            if operation == "check" and len(named) == 1 and unknown:  # 机构运转经费和公用经费是不是同一个数
+                named = (Operand("item", measure=unknown[0]),) + named
+            return named
+        named = self.pairs(most=10 if operation in ("sum", "check") else 2)
         if recalled is not None and len(named) < 2:
             return (Operand("recall", top=recalled),)
         role = {"difference": ("left", "right"), "ratio": ("left", "right")}.get(operation)

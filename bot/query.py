@@ -15,7 +15,7 @@ from bot.catalog import Entity
 # What a question can ask for; each has one executor (bot/executors/__init__.py).
 OPERATIONS = (
     "value", "list", "count", "rank", "sum", "difference", "ratio", "share", "exclusion", "average",
-    "change", "previous", "reason", "definition", "describe", "attribute", "code", "indicators", "loaded", "convert",
+    "change", "previous", "check", "reason", "definition", "describe", "attribute", "code", "indicators", "loaded", "convert",
 )
 
 
