@@ -11,12 +11,13 @@ from decimal import Decimal
 
 from bot.answer import ANSWERED, Answer
 from bot.catalog import Catalog, Entity
+from bot.dialogue import Dialogue
 from bot.render import computed, percent, show
 
 
 class Across:
     def in_document(self, catalog: Catalog):
-        other = type(self)(catalog, self.q, {})
+        other = type(self)(catalog, self.q, Dialogue())
         other.figures, other.citations, other.unit = self.figures, self.citations, self.unit or "万元"
         return other
 

@@ -14,6 +14,7 @@ from bot.across import Across
 from bot.answer import ANSWERED, CLARIFY, NOT_FOUND, Answer, Citation, Figure
 from bot.catalog import ECON_TABLE, Catalog, Cell, Entity
 from bot.computations import Computations
+from bot.dialogue import Dialogue
 from bot.listings import Listings
 from bot.parse import TOTALS, link_of
 from bot.query import Query
@@ -28,12 +29,12 @@ MAX_OPTIONS = 8
 class Composer(Computations, Listings, TextAnswers, Across):
     """Builds one answer: figures read or computed, citations, text, suggestions."""
 
-    def __init__(self, catalog: Catalog, query: Query, state: dict, docs: tuple[Catalog, ...] = ()) -> None:
+    def __init__(self, catalog: Catalog, query: Query, state: Dialogue, docs: tuple[Catalog, ...] = ()) -> None:
         self.c = catalog
         self.docs = docs  # the documents of a question across documents
         self.q = query
-        self.state = state
-        self.unit = query.display_unit or state.get("unit")
+        self.state = state  # the conversation (bot/dialogue.py); executors note what follow-ups need
+        self.unit = query.display_unit or state.unit
         self.figures: list[Figure] = []
         self.citations: list[Citation] = []
 
@@ -146,20 +147,20 @@ class Composer(Computations, Listings, TextAnswers, Across):
 
     def remember_list(self, items: list[tuple[str, Cell]]) -> None:
         """Keep a list for follow-ups (第二个呢, 有几个, 加起来多少) with where its rows are."""
-        self.state["list"] = [name for name, _ in items]
-        self.state["list_rows"] = [[c.table, c.row, c.line] for _, c in items[:20]]
-        self.state["list_values"] = [show(convert(c.value, c.unit, self.unit or c.unit)) for _, c in items]
+        self.state.rows = [name for name, _ in items]
+        self.state.row_cells = [[c.table, c.row, c.line] for _, c in items[:20]]
+        self.state.row_values = [show(convert(c.value, c.unit, self.unit or c.unit)) for _, c in items]
 
     def cite_list(self) -> None:
-        for table, row, line in self.state.get("list_rows", []):
+        for table, row, line in self.state.row_cells:
             citation = Citation(self.c.source, table, row, line)
             if citation not in self.citations:
                 self.citations.append(citation)
 
     def remember(self, entity: Entity, unit: Entity | None = None) -> None:
-        self.state["focus"] = {"kind": entity.kind, "name": entity.name, "code": entity.code, "unit": unit.code if unit else None}
+        self.state.focus = {"kind": entity.kind, "name": entity.name, "code": entity.code, "unit": unit.code if unit else None}
         key = [entity.kind, entity.name, entity.code]
-        self.state["recent"] = ([k for k in self.state.get("recent", []) if k != key] + [key])[-5:]
+        self.state.recent = ([k for k in self.state.recent if k != key] + [key])[-5:]
 
     # ----- one figure ---------------------------------------------------------------
     def figure_answer(self) -> Answer:
@@ -290,7 +291,7 @@ class Composer(Computations, Listings, TextAnswers, Across):
     def composition_answer(self) -> Answer | None:
         """Whether a subject's money is 基本支出 or 项目支出: its row read in the columns of the budget's parts."""
         subjects = [e for e in self.q.of("func", "econ", "class")]
-        focus = self.state.get("focus") or {}
+        focus = self.state.focus or {}
         if not subjects and focus.get("kind") in ("func", "econ"):
             subjects = [e for e in [self.c.find(focus["kind"], focus["name"], focus.get("code"))] if e is not None]
         if not subjects:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from decimal import ROUND_HALF_UP, Decimal
 
 from rapidfuzz import fuzz
@@ -138,7 +137,7 @@ class Computations:
     def _operands(self) -> list[Operand]:
         """The query's operands; "两者/这三项" recalls the last things asked."""
         if self.q.operands and self.q.operands[0].role == "recall":
-            recent = self.state.get("recent", [])
+            recent = self.state.recent
             wanted = self.q.operands[0].top or len(recent)
             found = [e for e in (self.c.find(*key) for key in recent[-wanted:]) if e is not None] if len(recent) >= 2 else []
             return [Operand("item", subject=e) for e in found]
@@ -194,7 +193,7 @@ class Computations:
         """The total of the things named (人员经费和公用经费加起来), or of the last list."""
         operands = self._operands()
         if len(operands) < 2:
-            return self.list_sum() if self.state.get("list_values") and not self.q.mentions else self.figure_answer()
+            return self.list_sum() if self.state.row_values and not self.q.mentions else self.figure_answer()
         values = [self._side(o) for o in operands]
         if not all(values):
             return self.not_found("公开表格里缺少相加所需的数字。")
@@ -220,8 +219,8 @@ class Computations:
         return self.answer(f"{label_a} {shown_a}，减去{label_b} {shown_b}，余 {show(a - b)} {unit_name}。")
 
     def list_sum(self) -> Answer:
-        unit = self.state.get("unit") or "万元"
-        values = self.state["list_values"]
+        unit = self.state.unit or "万元"
+        values = self.state.row_values
         total = sum((Decimal(v) for v in values), Decimal(0))
         self.cite_list()
         self.figures.append(computed(total, unit, " + ".join(values)))
@@ -229,12 +228,12 @@ class Computations:
 
     def compare_answer(self) -> Answer:
         operands = self._operands()[:2]
-        focus = self.state.get("focus")
+        focus = self.state.focus
         previous = self.c.find(focus["kind"], focus["name"], focus["code"]) if focus else None
         if len(operands) == 1 and previous is not None and previous is not operands[0].subject:
             operands.insert(0, Operand("left", subject=previous))  # 等保测评多少 … 比原厂延保多多少
-        elif len(operands) < 2 and len(self.state.get("recent", [])) >= 2:  # (两者)差多少
-            operands = [Operand("item", subject=e) for e in (self.c.find(*key) for key in self.state["recent"][-2:]) if e is not None]
+        elif len(operands) < 2 and len(self.state.recent) >= 2:  # (两者)差多少
+            operands = [Operand("item", subject=e) for e in (self.c.find(*key) for key in self.state.recent[-2:]) if e is not None]
         if len(operands) < 2:
             return self.figure_answer()
         values = [self._side(o) for o in operands]

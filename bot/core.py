@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import sqlite3
 import threading
 import uuid
@@ -15,6 +14,7 @@ from bot.answer import ANSWERED, CLARIFY, NOT_FOUND, Answer, Citation, Figure
 from bot.catalog import Catalog
 from bot.compose import DEFAULT_SUGGESTIONS, Composer
 from bot.config import Settings
+from bot.dialogue import Dialogue, follow_up
 from bot.documents import resolve
 from bot.executors import check_operations, execute
 from bot.lexicon import Lexicon, load_lexicon
@@ -23,7 +23,7 @@ from bot.parse import Parser, choose_operation
 from bot.query import Query
 from bot.segment import build_tokenizer, segment
 from bot.sessions import MemorySessionStore, SessionStore, SqliteSessionStore
-from bot.understand import Mention, Parse, understand
+from bot.understand import Parse, understand
 
 log = logging.getLogger(__name__)
 UNDERSTOOD_CACHE = 4096  # questions whose understanding is kept (popular questions repeat)
@@ -72,7 +72,7 @@ class Assistant:
         ]
 
     def last_answer(self, session_id: str) -> Answer | None:
-        data = self.sessions.get(session_id).get("answer")
+        data = Dialogue.from_dict(self.sessions.get(session_id)).answer
         if not data:
             return None
         return Answer(**{**data, "figures": [Figure(**f) for f in data["figures"]],
@@ -82,59 +82,63 @@ class Assistant:
         """Answer one question in a session; never raises."""
         session_id = session_id or uuid.uuid4().hex
         question = question if isinstance(question, str) else ""
-        state = self.sessions.get(session_id)
+        dialogue = Dialogue.from_dict(self.sessions.get(session_id))
         try:
             if len(question) > MAX_CHARS:
                 answer = Answer(NOT_FOUND, f"问题太长了（{len(question)} 字），请控制在 {MAX_CHARS} 字以内。",
                                 suggestions=DEFAULT_SUGGESTIONS[:3])
             else:
                 with self.lock:
-                    answer, _, _ = self._answer(question, state)
+                    answer, _, _ = self._answer(question, dialogue)
         except Exception:  # one bad question must not take the channel down
             log.exception("answering failed for %r", question[:200])
             answer = Answer(NOT_FOUND, "抱歉，这个问题处理时出错了。请换个说法再问。", suggestions=DEFAULT_SUGGESTIONS[:3])
         answer.session_id = session_id
         answer.suggestions = [s for s in answer.suggestions if s != question.strip()][:3]
-        if answer.status == ANSWERED or answer.options:
-            state["answer"] = answer.to_dict()
-        else:
-            state.pop("answer", None)  # /source must not show the citation of an earlier question
-        self.sessions.put(session_id, state)
+        # /source shows the last answer's citations; never those of an earlier question
+        dialogue.answer = answer.to_dict() if answer.status == ANSWERED or answer.options else None
+        self.sessions.put(session_id, dialogue.to_dict())
         return answer
 
     def explain(self, question: str) -> dict:
         """How a question is understood: tokens, the typed query (and what came from context), what was read."""
-        state: dict = {}
         with self.lock:
-            answer, parse, query = self._answer(question, state)
+            answer, parse, query = self._answer(question, Dialogue())
         return {
             "tokens": parse.tokens if parse else [], "query": query.describe() if query else None,
             "rows_read": [c.__dict__ for c in answer.citations], "answer": answer.to_dict(),
         }
 
-    def _answer(self, question: str, state: dict) -> tuple[Answer, Parse | None, Query | None]:
+    def _answer(self, question: str, dialogue: Dialogue) -> tuple[Answer, Parse | None, Query | None]:
         if not self.catalogs:
             return Answer(NOT_FOUND, "还没有加载任何预算公开文件。请先运行 budgetbot ingest。"), None, None
         normalized = self._normalized(question)
         if not any(ch.isalnum() for ch in normalized.text):
             return Answer(NOT_FOUND, "请输入一个关于部门预算的问题，例如“三公经费多少”。", suggestions=DEFAULT_SUGGESTIONS[:3]), None, None
-        scope = resolve(normalized.text, normalized.years, self.catalogs, state.get("doc"))
+        scope = resolve(normalized.text, normalized.years, self.catalogs, dialogue.document)
         catalog = scope.main
         if catalog is None:
             options = [f"{c.department}{c.year}年{c.kind}：{question.strip()}" for c in self.catalogs]
             return Answer(CLARIFY, "已加载多个部门或年度的预算，请问你问的是哪一份？", options=options[:8]), None, None
-        state["doc"] = catalog.doc_id
+        dialogue.document = catalog.doc_id
         cached = self._understand(question, normalized, catalog)
-        parse = replace(cached, mentions=list(cached.mentions))  # follow-ups edit the parse; the cache keeps its own
-        override = self._follow_up(parse, catalog, state)
-        query = Parser(parse, catalog, self.lexicon).query(override, tuple(c.doc_id for c in scope.documents))
-        composer = Composer(catalog, query, state, scope.documents)
+        parse = replace(cached, mentions=list(cached.mentions))  # follow-ups complete the parse; the cache keeps its own
+        operation, _, _ = choose_operation(parse.text, self.lexicon)
+        follow = follow_up(parse, operation, dialogue, catalog, self.lexicon)
+        query = follow.replay or replace(
+            Parser(parse, catalog, self.lexicon).query(follow.operation, tuple(c.doc_id for c in scope.documents)),
+            from_context=tuple(follow.filled))
+        if query.out_of_scope:
+            dialogue.blocked = query.describe()
+        else:
+            dialogue.last, dialogue.blocked = query.describe(), None
+        composer = Composer(catalog, query, dialogue, scope.documents)
         if query.out_of_scope:
             return composer.not_found(query.out_of_scope), parse, query
         if query.absent:
             return composer.absent_answer(), parse, query
         if query.display_unit:
-            state["unit"] = query.display_unit
+            dialogue.unit = query.display_unit
         if query.operation == "loaded":
             return self._loaded(), parse, query
         return execute(composer), parse, query
@@ -160,68 +164,6 @@ class Assistant:
         if len(self._understood) > UNDERSTOOD_CACHE:
             self._understood.popitem(last=False)
         return parse
-
-    def _follow_up(self, parse: Parse, catalog: Catalog, state: dict) -> str | None:
-        """Fill in what a short follow-up leaves out, from the session's previous questions; returns
-        the operation the follow-up keeps, when it keeps the previous one."""
-        focus = state.get("focus")
-        intent, _, _ = choose_operation(parse.text, self.lexicon)
-        override = None
-        if intent == "convert" and state.get("question"):
-            previous = normalize(state["question"], self.lexicon.typos, self.lexicon.english)
-            previous.unit = parse.unit
-            again = understand(previous, catalog, self.lexicon, parse.tokens)
-            parse.mentions, parse.text = again.mentions, again.text
-            return state.get("intent")
-        residue = self.lexicon.phrases.follow_up.sub("", re.sub(r"(?:19|20)\d{2}\s*年?", "", parse.text))
-        # a follow-up names nothing new: what is left once follow-up words go is at most one character
-        elliptical = len(residue) <= 1 or bool(re.search(r"它|该项目|这个项目|这项|该科目|这个科目", parse.text))
-        if state.get("blocked") and parse.years == [catalog.year] and elliptical and not parse.mentions:
-            retry = normalize(re.sub(r"(?:19|20)\d{2}\s*年?", f"{catalog.year}年", state["blocked"]), self.lexicon.typos, self.lexicon.english)
-            again = understand(retry, catalog, self.lexicon, parse.tokens)  # 那2024年呢: the question asked for another year
-            parse.mentions, parse.text = again.mentions, again.text
-            parse.years = [catalog.year]
-            intent, _, _ = choose_operation(parse.text, self.lexicon)
-        nth = re.search(r"第(\d+)(?:个|名|项)", parse.text)
-        if nth and not parse.mentions and state.get("list"):
-            index = int(nth.group(1)) - 1
-            if 0 <= index < len(state["list"]):
-                name = re.sub(r"^\d+ ", "", state["list"][index])
-                entity = next((e for e in catalog.entities if e.name == name and e.kind != "term"), None)
-                if entity is not None:  # and the question becomes that name, so "换成元" can replay it
-                    parse.mentions, parse.text = [Mention(entity, entity.name, 0, 100)], entity.name
-                    intent = "value"
-        focused = catalog.find(focus["kind"], focus["name"]) if focus else None
-        if focused is not None and not parse.out_of_scope:
-            pointing_at_table = re.search(r"表里|表中|那张表|这张表", parse.text)
-            share_of = intent == "share" and parse.text.startswith("占") and len(parse.mentions) == 1
-            counting_the_list = intent == "count" and state.get("list")
-            if (not parse.mentions and elliptical and not counting_the_list) or pointing_at_table:
-                parse.mentions = [Mention(focused, focused.name, 0, 100)]
-            elif share_of and parse.mentions[0].entity is not focused:
-                parse.mentions.insert(0, Mention(focused, focused.name, 0, 100))
-            elif re.search(r"^其中|^那|呢[?？]?$", parse.text) and focused.kind in ("func", "econ") and parse.mentions and all(
-                    m.entity.kind == "measure" and self.lexicon.measures[m.entity.name].columns for m in parse.mentions):
-                parse.mentions.insert(0, Mention(focused, focused.name, 0, 100))  # 行政运行 … (其中)公用经费(呢)
-            elif re.search(r"呢[?？]?$|^那", parse.text) and parse.mentions and all(m.entity.kind == "unit" for m in parse.mentions) \
-                    and focused.kind in ("measure", "func", "econ") and intent == "value":
-                parse.mentions.append(Mention(focused, focused.name, len(parse.text), 100))  # 人员经费 … 那大数据中心呢
-        focus_unit = (focus.get("unit") or (focus["code"] if focus["kind"] == "unit" else None)) if focus else None
-        if focus_unit and not parse.of("unit") and parse.mentions and re.search(r"^其中|^那|呢[?？]?$", parse.text) and all(
-                m.entity.kind == "measure" for m in parse.mentions):  # 大数据中心多少 … 项目支出呢
-            unit = next((e for e in catalog.entities if e.kind == "unit" and e.code == focus_unit), None)
-            if unit is not None:
-                parse.mentions.insert(0, Mention(unit, unit.name, 0, 100))
-        follow_on = re.search(r"呢[?？]?$|^那|^还有", parse.text)  # 那大数据中心呢: same question, new subject
-        if intent == "value" and parse.mentions and follow_on and state.get("intent") in ("share", "list", "count", "indicators", "change"):
-            override = intent = state["intent"]
-        if not parse.out_of_scope:
-            state["intent"] = intent
-            state["question"] = parse.text
-            state.pop("blocked", None)
-        else:
-            state["blocked"] = parse.text
-        return override
 
     def _loaded(self) -> Answer:
         lines, figures = [], []

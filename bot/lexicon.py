@@ -26,7 +26,6 @@ class Phrases:
     question: re.Pattern
     trailing: re.Pattern
     link_noise: re.Pattern
-    follow_up: re.Pattern
     whole_budget: tuple[str, ...]
     collections: tuple[tuple[str, re.Pattern, re.Pattern | None], ...]  # rows, pattern, unless
 
@@ -41,6 +40,7 @@ class Operators:
     recall: dict[str, int]  # 两者 -> 2 ("这几" -> 0: all recent)
     project_types: dict[str, str]
     absent: tuple[tuple[re.Pattern, str], ...]  # pattern, what the disclosure does not hold
+    followup: dict[str, re.Pattern]  # words of the follow-up rules (bot/dialogue.py)
 
     @property
     def operations(self) -> set[str]:
@@ -69,7 +69,6 @@ def _phrases(data: dict) -> Phrases:
         question=re.compile(data["question_words"]),
         trailing=re.compile(f"({data['trailing_words']})+$"),
         link_noise=re.compile(data["link_noise_words"]),
-        follow_up=re.compile(data["follow_up_words"]),
         whole_budget=tuple(data["whole_budget"]),
         collections=tuple((c["rows"], re.compile(c["pattern"]), re.compile(c["unless"]) if c.get("unless") else None)
                           for c in data["collection"]),
@@ -85,6 +84,7 @@ def _operators(data: dict) -> Operators:
         recall=dict(roles.get("recall", {})),
         project_types=dict(roles.get("project_types", {})),
         absent=tuple((re.compile(a["pattern"]), a["what"]) for a in data.get("absent", ())),
+        followup={k: re.compile(v) for k, v in data["followup"].items()},
     )
 
 

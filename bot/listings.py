@@ -177,7 +177,7 @@ class Listings:
 
     def count_answer(self) -> Answer:
         flags = self.q.flags
-        project_focus = not self.q.mentions and len(self.q.words) >= 2 and (self.state.get("focus") or {}).get("kind") == "project"
+        project_focus = not self.q.mentions and len(self.q.words) >= 2 and (self.state.focus or {}).get("kind") == "project"
         if (self.q.of("project") or project_focus) and "projects_counted" not in flags:
             return self.performance_answer()  # 精神文明建设经费 … 开展文明单位活动几次
         if "narrative_counts" in flags:
@@ -185,11 +185,11 @@ class Listings:
         if "unit_rows" in flags:
             return self.units_answer()
         found = self.collection()
-        if found is None and not self.state.get("list"):
+        if found is None and not self.state.rows:
             return self.enumeration_answer() or self.section_answer() or self.sentence_answer() or self.not_found("公开文件没有这个数量。")
-        if found is None and self.state.get("list"):
+        if found is None and self.state.rows:
             self.cite_list()
-            n = self.count(len(self.state["list"]), "个", None, "上一回答所列项目")
+            n = self.count(len(self.state.rows), "个", None, "上一回答所列项目")
             return self.answer(f"上面列出的共 {n} 个。")
         what, items = self.above_threshold(*(found or ("项目", [(n, c) for n, c, _ in self.c.projects()])))
         self.remember_list(items)

@@ -111,16 +111,18 @@ class Query:
         rows = None
         if self.rows is not None:
             r = self.rows
+            bounds = r.bounds and [str(r.bounds.low) if r.bounds.low is not None else None, r.bounds.low_strict,
+                                   str(r.bounds.high) if r.bounds.high is not None else None, r.bounds.high_strict,
+                                   r.bounds.unit, r.bounds.label]
             rows = {"dimension": r.dimension, "group": entity(r.group), "unit": entity(r.unit), "type": r.project_type,
-                    "measure": r.measure, "bounds": r.bounds.label if r.bounds else None,
-                    "name_contains": r.name_contains, "exclude": list(r.exclude)}
+                    "measure": r.measure, "bounds": bounds, "name_contains": r.name_contains, "exclude": list(r.exclude)}
         return {
             "operation": self.operation, "operands": [operand(o) for o in self.operands], "rows": rows,
-            "order": vars(self.order) | {}, "document": self.document, "documents": list(self.documents),
+            "order": dict(vars(self.order)), "document": self.document, "documents": list(self.documents),
             "years": list(self.years), "display_unit": self.display_unit, "attribute": self.attribute,
             "absent": self.absent, "out_of_scope": self.out_of_scope, "words": self.words, "table": self.table,
             "scheme": self.scheme, "level": self.level, "counted": self.counted, "unknown": list(self.unknown),
-            "mentions": [{"said": m.text, "score": m.score, **entity(m.entity)} for m in self.mentions],
-            "codes": list(self.codes), "flags": sorted(self.flags),
+            "mentions": [{"said": m.text, "start": m.start, "score": m.score, **entity(m.entity)} for m in self.mentions],
+            "codes": list(self.codes), "flags": sorted(self.flags), "asks_amount": self.asks_amount,
             "confidence": self.confidence, "alternatives": list(self.alternatives), "from_context": list(self.from_context),
         }

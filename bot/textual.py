@@ -27,10 +27,10 @@ class TextAnswers:
         own = self.q.words
         if not terms and (len(own) >= 2 or (own and self.q.counted and self.q.counted != "人")):
             return []  # the question names its own subject (有几辆车): the last topic does not apply
-        if not terms and self.state.get("topic"):
-            terms = [self.state["topic"]]
-        if not terms and self.state.get("focus"):
-            terms = [self.state["focus"]["name"]]
+        if not terms and self.state.topic:
+            terms = [self.state.topic]
+        if not terms and self.state.focus:
+            terms = [self.state.focus["name"]]
         return [norm(t) for t in terms if t]
 
     def _best_sentence(self, change: bool, why: bool, labelled: bool = False) -> tuple[int, str, str, str] | None:
@@ -101,7 +101,7 @@ class TextAnswers:
             if len(cells) == 1:
                 current = f"{self.c.year}年{entity.name}预算 {self.fig(cells[0]).value} {self.unit or cells[0].unit}。"
         said = [m.text for m in self.q.mentions]
-        self.state["topic"] = (said[0] if said else self.q.words) or self.state.get("topic")
+        self.state.topic = (said[0] if said else self.q.words) or self.state.topic
         return self.answer(f"{current}据公开文件“{heading}”：{sentence}")
 
     def previous_answer(self) -> Answer:
@@ -193,7 +193,7 @@ class TextAnswers:
     def performance_answer(self) -> Answer:
         """Targets of 绩效: a project's indicator group, or the department's indicators by name."""
         projects = self.q.of("project")
-        focus = self.state.get("focus") or {}
+        focus = self.state.focus or {}
         if not projects and focus.get("kind") == "project" and (len(self.q.words) < 2 or self.q.level or self.q.operation == "count"):
             projects = [e for e in self.c.entities if e.kind == "project" and e.name == focus["name"]]  # 它的满意度指标
         named = {e.name for e in self.q.of("indicator")}

@@ -1,0 +1,196 @@
+"""What a conversation remembers, and the rules that let a follow-up leave things out.
+
+`Dialogue` is typed and stored as a plain dict by the session stores. A follow-up is parsed
+like any question; the rules below then fill the slots it leaves empty from the dialogue, in
+this order, and say which slot came from the conversation (`Query.from_context`):
+
+| rule        | the question                              | what is filled in                                  |
+|-------------|-------------------------------------------|----------------------------------------------------|
+| replay      | 换成元 / 用亿元                            | the last query again, in the unit asked for        |
+| retry_year  | 那2024年呢 (after a year not loaded)       | the refused query, for the document's year         |
+| nth         | 第2个呢                                   | the 2nd row of the last list                       |
+| pointed     | 它…, 这个项目…, 表里呢, or nothing new named | the last thing answered                            |
+| share_of    | 占…多少 naming only the whole              | the last thing answered, as the part               |
+| crossed     | (其中/那)公用经费呢 after a subject          | that subject, read in the measure's column         |
+| for_unit    | 那大数据中心呢 after a measure               | that measure, for the unit                         |
+| unit_kept   | 项目支出呢 after a unit                     | that unit                                          |
+| same_asking | 那X呢 after a share, list, count …         | the last operation, for X                          |
+
+Role words of the rules ("呢", "那", "其中", "它" …) are in knowledge/operators.toml [followup].
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from decimal import Decimal
+
+from bot.catalog import Catalog, Entity
+from bot.lexicon import Lexicon
+from bot.query import Bounds, Operand, Ordering, Query, RowSet
+from bot.understand import Mention, Parse
+
+FIRST_OPERATIONS = ("share", "list", "count", "indicators", "change")  # kept by "那X呢"
+
+
+@dataclass
+class Dialogue:
+    """The state of one conversation between questions."""
+
+    document: int | None = None  # documents.id of the last question
+    unit: str | None = None  # display unit the user asked for
+    focus: dict | None = None  # the last single thing answered: kind, name, code, unit (code)
+    recent: list = field(default_factory=list)  # the last five things answered, [kind, name, code]
+    topic: str | None = None  # what the last narrative answer was about
+    rows: list = field(default_factory=list)  # names of the last listed rows
+    row_cells: list = field(default_factory=list)  # [table, row, line] of the first 20, for citations
+    row_values: list = field(default_factory=list)  # their amounts as shown
+    last: dict | None = None  # the last query (Query.describe())
+    blocked: dict | None = None  # the last query refused for its year
+    answer: dict | None = None  # the last answer, for /source
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Dialogue":
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# ----- restoring a stored query ------------------------------------------------------------
+def _entity(data: dict | None, catalog: Catalog) -> Entity | None:
+    return catalog.find(data["kind"], data["name"], data.get("code")) if data else None
+
+
+def restore(data: dict, catalog: Catalog) -> Query:
+    """The `Query` a `Query.describe()` dict was made from, with entities found again in `catalog`."""
+    operands = tuple(Operand(o["role"], subject=_entity(o["subject"], catalog), measure=o["measure"],
+                             unit=_entity(o["unit"], catalog), document=o["document"], top=o["top"],
+                             items=tuple(e for e in (_entity(i, catalog) for i in o["items"]) if e is not None))
+                     for o in data["operands"])
+    rows = None
+    if data["rows"]:
+        r = data["rows"]
+        bounds = None
+        if r["bounds"]:
+            low, low_strict, high, high_strict, unit, label = r["bounds"]
+            bounds = Bounds(Decimal(low) if low else None, low_strict, Decimal(high) if high else None, high_strict, unit, label)
+        rows = RowSet(r["dimension"], group=_entity(r["group"], catalog), unit=_entity(r["unit"], catalog),
+                      project_type=r["type"], measure=r["measure"], bounds=bounds, name_contains=r["name_contains"],
+                      exclude=tuple(r["exclude"]))
+    mentions = tuple(Mention(e, m["said"], m["start"], m["score"]) for m in data["mentions"]
+                     if (e := catalog.find(m["kind"], m["name"], m.get("code"))) is not None)
+    return Query(
+        operation=data["operation"], operands=operands, rows=rows, order=Ordering(**data["order"]),
+        document=data["document"], documents=tuple(data["documents"]), years=tuple(data["years"]),
+        display_unit=data["display_unit"], attribute=data["attribute"], absent=data["absent"], words=data["words"],
+        table=data["table"], scheme=data["scheme"], level=data["level"], counted=data["counted"],
+        asks_amount=data["asks_amount"], mentions=mentions, codes=tuple(data["codes"]), flags=frozenset(data["flags"]),
+        unknown=tuple(data["unknown"]), confidence=data["confidence"], alternatives=tuple(data["alternatives"]),
+    )
+
+
+# ----- the rules ------------------------------------------------------------------------------
+@dataclass
+class FollowUp:
+    """What the rules decided: a stored query to answer again, or an operation to keep; and what came from context."""
+
+    replay: Query | None = None
+    operation: str | None = None
+    filled: list[str] = field(default_factory=list)
+
+
+class Rules:
+    """Applies the table above to one parsed question."""
+
+    def __init__(self, parse: Parse, operation: str, dialogue: Dialogue, catalog: Catalog, lexicon: Lexicon) -> None:
+        self.p, self.op, self.d, self.c, self.lex = parse, operation, dialogue, catalog, lexicon
+        self.words = lexicon.operators.followup
+        self.result = FollowUp()
+
+    def has(self, name: str) -> bool:
+        return bool(self.words[name].search(self.p.text))
+
+    def fill(self, slot: str, entity: Entity, at_end: bool = False) -> None:
+        mention = Mention(entity, entity.name, len(self.p.text) if at_end else 0, 100)
+        if at_end:
+            self.p.mentions.append(mention)
+        else:
+            self.p.mentions.insert(0, mention)
+        self.result.filled.append(f"{slot}:{entity.name}")
+
+    def elliptical(self) -> bool:
+        """Nothing new is named: what is left once follow-up words and years go is at most one character."""
+        residue = self.words["filler"].sub("", self.words["years"].sub("", self.p.text))
+        return len(residue) <= 1 or self.has("pronoun")
+
+    def apply(self) -> FollowUp:
+        for rule in (self.replay, self.retry_year, self.nth, self.about_focus, self.unit_kept, self.same_asking):
+            rule()
+            if self.result.replay is not None:
+                break
+        return self.result
+
+    def replay(self) -> None:
+        if self.op == "convert" and self.d.last:
+            self.result.replay = replace(restore(self.d.last, self.c), display_unit=self.p.unit, from_context=("query",))
+
+    def retry_year(self) -> None:
+        if self.d.blocked and self.p.years == [self.c.year] and self.elliptical() and not self.p.mentions:
+            refused = restore(self.d.blocked, self.c)
+            self.result.replay = replace(refused, years=(self.c.year,), out_of_scope=None, document=self.c.doc_id,
+                                         from_context=("query", "years"))
+
+    def nth(self) -> None:
+        found = self.words["nth"].search(self.p.text)
+        if not found or self.p.mentions or not self.d.rows:
+            return
+        index = int(found.group(1)) - 1
+        if 0 <= index < len(self.d.rows):
+            name = self.words["numbering"].sub("", self.d.rows[index])
+            entity = next((e for e in self.c.entities if e.name == name and e.kind != "term"), None)
+            if entity is not None:
+                self.fill("subject", entity)
+                self.result.operation = "value"
+
+    def focused(self) -> Entity | None:
+        focus = self.d.focus
+        return self.c.find(focus["kind"], focus["name"]) if focus else None
+
+    def about_focus(self) -> None:
+        focused = self.focused()
+        if focused is None or self.p.out_of_scope:
+            return
+        mentions = self.p.mentions
+        counting_the_list = self.op == "count" and self.d.rows
+        if (not mentions and self.elliptical() and not counting_the_list) or self.has("table"):
+            self.p.mentions[:] = []
+            self.fill("subject", focused)
+        elif self.op == "share" and self.p.text.startswith("占") and len(mentions) == 1 and mentions[0].entity is not focused:
+            self.fill("part", focused)
+        elif (self.has("among") or self.has("then")) and focused.kind in ("func", "econ") and mentions and all(
+                m.entity.kind == "measure" and self.lex.measures[m.entity.name].columns for m in mentions):
+            self.fill("subject", focused)  # 行政运行 … (其中)公用经费(呢)
+        elif self.has("then") and mentions and all(m.entity.kind == "unit" for m in mentions) \
+                and focused.kind in ("measure", "func", "econ") and self.op == "value":
+            self.fill("measure", focused, at_end=True)  # 人员经费 … 那大数据中心呢
+
+    def unit_kept(self) -> None:
+        focus = self.d.focus
+        code = (focus.get("unit") or (focus["code"] if focus["kind"] == "unit" else None)) if focus else None
+        if code and not self.p.of("unit") and self.p.mentions and (self.has("among") or self.has("then")) and all(
+                m.entity.kind == "measure" for m in self.p.mentions):  # 大数据中心多少 … 项目支出呢
+            unit = next((e for e in self.c.entities if e.kind == "unit" and e.code == code), None)
+            if unit is not None:
+                self.fill("unit", unit)
+
+    def same_asking(self) -> None:
+        last = (self.d.last or {}).get("operation")
+        if self.op == "value" and self.p.mentions and self.has("follow_on") and last in FIRST_OPERATIONS:
+            self.result.operation = last
+            self.result.filled.append(f"operation:{last}")
+
+
+def follow_up(parse: Parse, operation: str, dialogue: Dialogue, catalog: Catalog, lexicon: Lexicon) -> FollowUp:
+    """Fill what a follow-up leaves out (the parse's mentions are completed in place)."""
+    return Rules(parse, operation, dialogue, catalog, lexicon).apply()
