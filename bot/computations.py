@@ -191,6 +191,11 @@ class Computations:
 
     def sum_answer(self) -> Answer:
         """The total of the things named (人员经费和公用经费加起来), or of the last list."""
+        found = self.collection() if "rows" in self.q.from_context else None
+        if found is not None:  # 这几个加起来: the rows just listed
+            what, items = found
+            total, target = self.add_up([c for _, c in items])
+            return self.answer(f"{what}共 {self.count(len(items), '个', None, what)} 个，合计 {show(total)} {target}。")
         operands = self._operands()
         if len(operands) < 2:
             return self.list_sum() if self.state.row_values and not self.q.mentions else self.figure_answer()

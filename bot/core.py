@@ -128,6 +128,8 @@ class Assistant:
         query = follow.replay or replace(
             Parser(parse, catalog, self.lexicon).query(follow.operation, tuple(c.doc_id for c in scope.documents)),
             from_context=tuple(follow.filled))
+        if follow.rows is not None:
+            query = replace(query, rows=follow.rows)
         if query.out_of_scope:
             dialogue.blocked = query.describe()
         else:

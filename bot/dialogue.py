@@ -15,6 +15,7 @@ this order, and say which slot came from the conversation (`Query.from_context`)
 | for_unit    | 那大数据中心呢 after a measure               | that measure, for the unit                         |
 | unit_kept   | 项目支出呢 after a unit                     | that unit                                          |
 | same_asking | 那X呢 after a share, list, count …         | the last operation, for X                          |
+| rows_kept   | 其中最便宜的, 这几个加起来 after a list      | the last list's rows                               |
 
 Role words of the rules ("呢", "那", "其中", "它" …) are in knowledge/operators.toml [followup].
 """
@@ -97,6 +98,7 @@ class FollowUp:
 
     replay: Query | None = None
     operation: str | None = None
+    rows: RowSet | None = None
     filled: list[str] = field(default_factory=list)
 
 
@@ -125,7 +127,8 @@ class Rules:
         return len(residue) <= 1 or self.has("pronoun")
 
     def apply(self) -> FollowUp:
-        for rule in (self.replay, self.retry_year, self.nth, self.about_focus, self.unit_kept, self.same_asking):
+        for rule in (self.replay, self.retry_year, self.nth, self.about_focus, self.unit_kept, self.same_asking,
+                     self.rows_kept):
             rule()
             if self.result.replay is not None:
                 break
@@ -159,7 +162,7 @@ class Rules:
 
     def about_focus(self) -> None:
         focused = self.focused()
-        if focused is None or self.p.out_of_scope:
+        if focused is None or self.p.out_of_scope or ((self.has("among") or self.has("these")) and self.d.rows):
             return
         mentions = self.p.mentions
         counting_the_list = self.op == "count" and self.d.rows
@@ -189,6 +192,14 @@ class Rules:
         if self.op == "value" and self.p.mentions and self.has("follow_on") and last in FIRST_OPERATIONS:
             self.result.operation = last
             self.result.filled.append(f"operation:{last}")
+
+
+    def rows_kept(self) -> None:
+        last = self.d.last or {}
+        if last.get("rows") and not self.p.mentions and (self.has("among") or self.has("these")) \
+                and self.op in ("rank", "sum", "count", "average", "list"):
+            self.result.rows = restore(last, self.c).rows
+            self.result.filled.append("rows")
 
 
 def follow_up(parse: Parse, operation: str, dialogue: Dialogue, catalog: Catalog, lexicon: Lexicon) -> FollowUp:

@@ -85,6 +85,9 @@ class Listings:
         if not picked:
             return self.answer(f"{what}共 {self.count(len(ordered), '个', ordered[0][1].table, what)} 个，没有第 {n} 个。")
         lines = [f"{ordered.index((name, c)) + 1}. {name}：{self.fig(c).value} {self.unit or c.unit}" for name, c in picked]
+        first = self.c.find("project", picked[0][0]) if len(picked) == 1 else None
+        if first is not None:  # 它是哪个单位的: the one just named
+            self.remember(first)
         if len(picked) > 1 and order.total:
             target = self.unit or picked[0][1].unit
             values = [convert(c.value, c.unit, target) for _, c in picked]
