@@ -76,7 +76,7 @@ class Parser:
         return Query(
             operation=operation, operands=self.operands(operation), rows=self.rows(operation), order=self.order(),
             document=self.c.doc_id, documents=documents, years=years, display_unit=self.p.unit, absent=absent, out_of_scope=self.p.out_of_scope,
-            words=words, table=self.table(), scheme=self.scheme(), level=self.level(), counted=self.counted(),
+            words=words, table=self.table(), scheme=self.scheme(), level=self.level(), counted=self.counted(), noun=self.noun(),
             asks_amount=self.has("asks_amount"), mentions=tuple(self.p.mentions), confidence=min(1.0, score / 5) if score else 0.5,
             alternatives=others, codes=tuple(_CODE.findall(self.p.text)), flags=self.flags(),
             unknown=self.unknown(unnamed),
@@ -128,6 +128,10 @@ class Parser:
 
     def counted(self) -> str | None:
         found = self.roles["counted"].search(self.p.text)
+        return found.group(1) if found else None
+
+    def noun(self) -> str | None:
+        found = self.roles["count_noun"].search(self.p.text)
         return found.group(1) if found else None
 
     def flags(self) -> frozenset[str]:

@@ -284,9 +284,26 @@ class TextAnswers:
         extra = "；同名的还有 " + "、".join(e.code for e in others) if others else ""
         return self.answer(f"“{entity.name}”的{scheme}编码是 {entity.code}{extra}{amount}。", [f"{entity.name}多少", "有哪些功能科目"])
 
-    def enumeration_answer(self) -> Answer | None:
-        """How many things a sentence lists (局机关本级预算包括：办公室、…、数据管理监督科等科室)."""
-        best = self._best_sentence(change=False, why=False)
+    def counted_answer(self) -> Answer | None:
+        """A number of things the narrative states with the counter asked (几辆车 → 车辆2辆, 几台设备)."""
+        if self.q.counted not in ("辆", "台"):
+            return None
+        facts = [f for f in self.c.narrative if f["unit"].startswith(self.q.counted)]
+        if not facts:
+            return None
+        asked = set(self.q.words + (self.q.noun or "") + "".join(m.text for m in self.q.mentions))
+        fact = max(facts, key=lambda f: (len(asked & set(f["label"])), -f["line"]))
+        sentence = next((s for line, _, s, _, _ in self.c.sentences if line == fact["line"] and fact["clause"] in s), fact["sentence"])
+        self._narrative_figures(fact["line"], sentence)
+        self.citations.append(Citation(self.c.source, f"情况说明：{fact['heading']}", fact["label"], fact["line"]))
+        return self.answer(f"据公开文件“{fact['heading']}”：{sentence}")
+
+    def enumeration_answer(self, noun: str | None = None) -> Answer | None:
+        """How many things a sentence lists (局机关本级预算包括：办公室、…、数据管理监督科等科室); with `noun`,
+        the sentence that lists that kind of thing (…等科室), else the best matching one."""
+        listed = [(line, heading, s) for line, heading, s, _, _ in self.c.sentences
+                  if noun and re.search(rf"包括.+、.+等{re.escape(noun)}", s)]
+        best = listed[0] + (None,) if listed else self._best_sentence(change=False, why=False)
         if best is None:
             return None
         line, heading, sentence, _ = best
