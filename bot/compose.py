@@ -281,8 +281,9 @@ class Composer(Computations, Listings, TextAnswers, Across):
 
     def reason_answer(self) -> Answer:
         """Why a figure is what it is, where the narrative gives the reason."""
-        subject = "、".join(m.entity.name for m in self.q.mentions if m.entity.kind != "unit")
-        return self.sentence_answer() or self.not_found(f"公开文件没有说明{subject or '这一项'}变化的原因。")
+        named = [m.entity.name for m in self.q.mentions if m.entity.kind != "unit"]
+        found = next((a for a in map(self.section_answer, named) if a is not None), None) or self.sentence_answer()
+        return found or self.not_found(f"公开文件没有说明{'、'.join(named) or '这一项'}变化的原因。")
 
     def describe_answer(self) -> Answer:
         """What a thing is for: the section or sentence that says it, else its figure."""

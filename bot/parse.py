@@ -21,6 +21,7 @@ _YEAR = re.compile(r"(?:19|20)\d{2}\s*年?")
 _NTH = re.compile(r"第(\d+)")
 _CODE = re.compile(r"(?<!\d)\d{3,7}(?!\d)")
 _AMOUNT_OR_YEAR = re.compile(r"[\d.]+\s*(?:万元|亿元|千元|元|万|亿|年|%)?")
+_DESCRIBING = ("describe", "reason", "definition")
 _CONTENT = re.compile(r"[\u4e00-\u9fa5]{2,}")
 
 
@@ -108,6 +109,9 @@ class Parser:
         for m in self.p.mentions:
             text = text.replace(m.text, " ")
         text = _YEAR.sub("", text)
+        for name, cue, _ in self.lex.operators.cues:
+            if name in _DESCRIBING:  # 主要花在什么地方: the asking, not the subject
+                text = cue.sub(" ", text)
         phrases = self.lex.phrases
         key = phrases.trailing.sub("", phrases.question.sub("", text))
         return "" if set(key) <= set("跟和与比同及或") else key  # stray connectives are no subject

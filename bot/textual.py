@@ -41,7 +41,9 @@ class TextAnswers:
         key = self.q.words
         if len(key) < 2 and self._focus_terms():
             key = ""  # one stray character next to a named subject says nothing
-        focus = self._focus_terms() or ([norm("收入总计"), norm("支出总计")] if change and len(key) < 2 else [])
+        whole = len(key) < 2 or key in self.c.lexicon.phrases.whole_budget  # 为什么预算涨了: the budget's totals
+        focus = self._focus_terms() or ([norm("收入总计"), norm("支出总计")] if change and whole else [])
+        key = "" if change and whole and not self._focus_terms() else key
         counted = self.q.counted
         if not focus and len(key) < (1 if counted else 2):
             return None
@@ -152,9 +154,9 @@ class TextAnswers:
                 value = fact["value"]
                 self.figures.append(Figure(value, fact["unit"], f"情况说明：{fact['heading']}", fact["label"], None, None, line))
 
-    def section_answer(self) -> Answer | None:
-        """All paragraphs under a heading the question names (主要职责, 年度主要任务)."""
-        key = self.q.words
+    def section_answer(self, key: str | None = None) -> Answer | None:
+        """All paragraphs under a heading the question names (主要职责, 年度主要任务), or that `key` names."""
+        key = self.q.words if key is None else norm(key)
         if len(key) < 3:  # two characters (一般, 预算) name no heading
             return None
         sections = self.c.sections
