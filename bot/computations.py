@@ -20,6 +20,11 @@ class Computations:
     def share_answer(self) -> Answer:
         """What share the part operand is of the whole; with no whole named, the part's parent measure."""
         part_op, *rest = self.q.operands
+        if part_op.role == "recall":
+            recalled = [o.subject for o in self._operands()]
+            if len(recalled) < 2:
+                return self.not_found("没找到前面问过的几项，请直接说出要算占比的项目。")
+            part_op = Operand("part", items=tuple(recalled))
         if part_op.role == "unknown_whole":
             return self.not_found(f"没有认出“{part_op.measure}”是哪一项，算不出占比。")
         whole_op = rest[0] if rest else None

@@ -160,7 +160,9 @@ class Listings:
 
     def average_answer(self) -> Answer:
         """The mean amount of the rows a question names (平均每个项目多少钱), with its formula."""
-        found = self.collection() or self._project_rows()
+        found = self.collection()
+        if found is None:  # 平均一辆多少: not rows this document lists
+            return self.not_found("没听明白要对哪些行求平均，可以问“平均每个项目多少钱”。")
         what, items = found
         if not items:
             return self.not_found("没有可求平均的数据。")

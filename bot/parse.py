@@ -189,6 +189,10 @@ class Parser:
         if len(units) >= 2:
             measure = others[0] if others else None
             return [(measure, u) if measure else (u, None) for u in units[:most]]
+        within = self.roles["within"].search(self.p.text)
+        container = [m.entity for m in self.p.mentions if within and m.start + len(m.text) <= within.start()]
+        if within and len(others) - len(container) >= 2 and all(e.kind == "measure" for e in container):
+            others = [e for e in others if e not in container]  # 基本支出里奖金和绩效工资比: 基本支出 says where
         scope = self.scope_unit()
         return [(e, scope) for e in others[:most]]
 
@@ -220,6 +224,9 @@ class Parser:
             named.reverse()  # 除了B以外的A: B is named first
         return tuple(Operand(role, subject=e, unit=u) for role, (e, u) in zip(("minuend", "subtrahend"), named))
 
+    def recalled(self) -> int | None:
+        return next((n for word, n in self.lex.operators.recall.items() if word in self.p.text), None)
+
     def share_operands(self) -> tuple[Operand, ...]:
         """The words before 占 name the part, those after it the whole ("大数据中心项目支出占全部门项目支出");
         with no whole named, the part's parent measure (the executor knows the measure tree)."""
@@ -241,6 +248,10 @@ class Parser:
             part, whole = self.part_and_whole(*things)  # A里B占多少
             before, after = [part], [whole]
         head = text[:at] if at >= 0 else text
+        recalled = self.recalled()
+        if recalled is not None and not before:  # 两者加起来占总支出多少: the last things asked
+            whole = self.side("whole", after, rest) if (after or self.has("projects", rest)) else Operand("whole")
+            return Operand("recall", top=recalled), whole
         part = self.side("part", before, head, top=True)
         whole = self.side("whole", after, rest) if (after or self.has("projects", rest)) else Operand("whole")
         return part, whole
