@@ -49,3 +49,14 @@ class Answer:
             "figures": [dict(vars(f)) for f in self.figures], "citations": [dict(vars(c)) for c in self.citations],
             "suggestions": list(self.suggestions), "options": list(self.options), "session_id": self.session_id,
         }
+
+
+def combine(answers: list[Answer]) -> Answer:
+    """One answer to a message that asked several questions: each part in turn, all figures and citations."""
+    if len(answers) == 1:
+        return answers[0]
+    answered = [a for a in answers if a.status == ANSWERED]
+    status = ANSWERED if answered else answers[0].status
+    citations = list(dict.fromkeys(c for a in answers for c in a.citations))
+    return Answer(status, "\n\n".join(a.text for a in answers), [f for a in answers for f in a.figures], citations,
+                  answers[-1].suggestions, [o for a in answers for o in a.options])

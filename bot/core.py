@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 import threading
 import uuid
@@ -10,7 +11,7 @@ from collections import OrderedDict
 from dataclasses import replace
 from pathlib import Path
 
-from bot.answer import ANSWERED, CLARIFY, NOT_FOUND, Answer, Citation, Figure
+from bot.answer import ANSWERED, CLARIFY, NOT_FOUND, Answer, Citation, Figure, combine
 from bot.catalog import Catalog
 from bot.compose import DEFAULT_SUGGESTIONS, Composer
 from bot.config import Settings
@@ -19,13 +20,14 @@ from bot.documents import resolve
 from bot.executors import check_operations, execute
 from bot.lexicon import Lexicon, load_lexicon
 from bot.normalize import MAX_CHARS, Normalized, normalize
-from bot.parse import Parser, choose_operation
+from bot.parse import TOTALS, Parser, choose_operation
 from bot.query import Query
 from bot.segment import build_tokenizer, segment
 from bot.sessions import MemorySessionStore, SessionStore, SqliteSessionStore
 from bot.understand import Parse, understand
 
 log = logging.getLogger(__name__)
+_CLAUSE_END = re.compile(r"(?<=[？?；;！!。])")
 UNDERSTOOD_CACHE = 4096  # questions whose understanding is kept (popular questions repeat)
 
 
@@ -89,7 +91,7 @@ class Assistant:
                                 suggestions=DEFAULT_SUGGESTIONS[:3])
             else:
                 with self.lock:
-                    answer, _, _ = self._answer(question, dialogue)
+                    answer = combine([self._answer(clause, dialogue)[0] for clause in self._clauses(question, dialogue)])
         except Exception:  # one bad question must not take the channel down
             log.exception("answering failed for %r", question[:200])
             answer = Answer(NOT_FOUND, "抱歉，这个问题处理时出错了。请换个说法再问。", suggestions=DEFAULT_SUGGESTIONS[:3])
@@ -144,6 +146,26 @@ class Assistant:
         if query.operation == "loaded":
             return self._loaded(), parse, query
         return execute(composer), parse, query
+
+    def _clauses(self, question: str, dialogue: Dialogue) -> list[str]:
+        """The questions one message asks: it is split after ？/；/！/。 where a later part names something of its
+        own or recalls what was asked (公用经费呢？两者差多少？); a part that only asks again (多多少？) stays
+        with the one before it."""
+        parts = [p for p in _CLAUSE_END.split(question) if p.strip()]
+        if len(parts) < 2:
+            return [question]
+        clauses = [parts[0]]
+        for part in parts[1:]:
+            normalized = self._normalized(part)
+            scope = resolve(normalized.text, normalized.years, self.catalogs, dialogue.document)
+            mentions = self._understand(part, normalized, scope.main).mentions if scope.main is not None else []
+            own = [m for m in mentions if not (m.entity.kind == "measure" and m.entity.name in TOTALS)]  # 一共多少钱 asks again
+            recalls = any(word in normalized.text for word in self.lexicon.operators.recall)
+            if own or recalls:
+                clauses.append(part)
+            else:
+                clauses[-1] += part
+        return clauses
 
     def _normalized(self, question: str) -> Normalized:
         """Normalised once per distinct question text (a copy, since follow-ups may change it)."""
