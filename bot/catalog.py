@@ -212,6 +212,13 @@ class Catalog:
             return []
         return [c for column in columns.split(" + ") for c in self.select(table, column, row_kind="item", **{code_field: entity.code})]
 
+    def gov_econ_of(self, econ_code: str) -> list[tuple[str, str, Cell]]:
+        """(政府经济分类 code, its name, cell) of the rows of one 部门经济分类 item in 支出经济分类汇总表."""
+        names = {e.code: e.name for e in self.entities if e.kind == "gov_econ"}
+        rows = self._by_code.get((ECON_TABLE, "总计", "econ_code", econ_code), ())
+        return [(r["gov_econ_code"], names.get(r["gov_econ_code"], ""), _cell(r)) for r in rows
+                if r["row_kind"] == "item" and r["gov_econ_code"]]
+
     def func(self, code: str) -> list[Cell]:
         return self.select(FUNC_TABLE, "合计", func_code=code, row_kind="item")
 

@@ -124,6 +124,8 @@ class Parser:
         return next((name for name in self.c.tables if hint.group(1) in name), None)
 
     def scheme(self) -> str | None:
+        if self.has("gov_scheme"):
+            return "gov_econ"
         return "econ" if self.has("econ_scheme") else "func" if self.has("func_scheme") else None
 
     def level(self) -> str | None:

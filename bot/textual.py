@@ -274,6 +274,8 @@ class TextAnswers:
             return self.figure_answer()
         entity = candidates[0]
         self.remember(entity)
+        if self.q.scheme == "gov_econ" and entity.kind == "econ":
+            return self.gov_econ_answer(entity)
         scheme = {"func": "支出功能分类科目", "econ": "部门预算支出经济分类科目", "unit": "单位"}[entity.kind]
         cells = self.cells_of(entity)
         amount = ""
@@ -285,6 +287,14 @@ class TextAnswers:
         others = [e for e in candidates[1:] if e.kind == entity.kind and e.code != entity.code]
         extra = "；同名的还有 " + "、".join(e.code for e in others) if others else ""
         return self.answer(f"“{entity.name}”的{scheme}编码是 {entity.code}{extra}{amount}。", [f"{entity.name}多少", "有哪些功能科目"])
+
+    def gov_econ_answer(self, entity) -> Answer:
+        """Which 政府经济分类 a 部门经济分类 item's rows are classed under, with each row's amount."""
+        rows = self.c.gov_econ_of(entity.code)
+        if not rows:
+            return self.not_found(f"支出经济分类汇总表没有列出 {entity.code} {entity.name} 对应的政府经济分类。")
+        lines = [f"· {code} {name}：{self.fig(cell).value} {self.unit or cell.unit}" for code, name, cell in rows]
+        return self.answer(f"{entity.code} {entity.name}在支出经济分类汇总表中对应的政府经济分类：\n" + "\n".join(lines))
 
     def counted_answer(self) -> Answer | None:
         """A number of things the narrative states with the counter asked (几辆车 → 车辆2辆, 几台设备)."""
