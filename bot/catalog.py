@@ -121,11 +121,11 @@ class Catalog:
             # other names the tables print for the department (南阳市政务服务和大数据管理局)
             department.aliases |= {norm(t["department"]) for t in self.tables.values() if t["department"]}
             self.department_entity = department
-        for row in self.conn.execute("SELECT name FROM projects WHERE document_id = ? ORDER BY id", (self.doc_id,)):
+        for row in self.conn.execute("SELECT name, perf_code FROM projects WHERE document_id = ? ORDER BY id", (self.doc_id,)):
             name = row["name"]
             undated = re.sub(r"^20\d\d年|20\d\d$", "", name)
             local = [without_city(n, self.department) for n in (name, undated)]
-            self._add("project", name, aliases=(undated, *local) + syn.get(name, ()))
+            self._add("project", name, row["perf_code"], aliases=(undated, *local, row["perf_code"] or "") + syn.get(name, ()))
         for scheme, kind in (("func", "func"), ("econ", "econ"), ("gov_econ", "gov_econ")):
             for row in self.conn.execute(
                 "SELECT code, name FROM subjects WHERE document_id = ? AND scheme = ? ORDER BY code", (self.doc_id, scheme)

@@ -325,4 +325,5 @@ class Composer(Computations, Listings, TextAnswers, Across):
         f = self.fig(cells[0]) if cells else None
         self.remember(entity)
         amount = f"，预算 {amount_text(f)}" if f else ""
-        return self.answer(f"“{entity.name}”是{row['type'] or '未标明类型的'}项目，属于{row['unit_name'] or '未标明的单位'}{amount}。")
+        code = f"（项目编码 {entity.code}）" if entity.code else ""
+        return self.answer(f"“{entity.name}”{code}是{row['type'] or '未标明类型的'}项目，属于{row['unit_name'] or '未标明的单位'}{amount}。")

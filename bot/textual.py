@@ -265,6 +265,8 @@ class TextAnswers:
         if not mentions:
             return self.figure_answer()
         mention = mentions[-1]
+        if mention.entity.kind == "project":  # 项目编码 41130024… 对应哪个项目
+            return self.attribute_answer()
         candidates = [e for e in (mention.entity, *mention.alternates) if e.code]
         candidates += [e for e in self.c.entities if e.code and e.name == mention.entity.name and e not in candidates]
         prefer = self.q.scheme
