@@ -26,6 +26,7 @@ class Phrases:
     question: re.Pattern
     trailing: re.Pattern
     link_noise: re.Pattern
+    kind_words: re.Pattern
     whole_budget: tuple[str, ...]
     collections: tuple[tuple[str, re.Pattern, re.Pattern | None], ...]  # rows, pattern, unless
 
@@ -69,6 +70,7 @@ def _phrases(data: dict) -> Phrases:
         question=re.compile(data["question_words"]),
         trailing=re.compile(f"({data['trailing_words']})+$"),
         link_noise=re.compile(data["link_noise_words"]),
+        kind_words=re.compile(data["kind_words"]),
         whole_budget=tuple(data["whole_budget"]),
         collections=tuple((c["rows"], re.compile(c["pattern"]), re.compile(c["unless"]) if c.get("unless") else None)
                           for c in data["collection"]),

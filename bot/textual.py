@@ -330,8 +330,8 @@ class TextAnswers:
         return self.answer(f"共 {n} 个：{'、'.join(items)}。（据公开文件“{heading}”：{sentence}）")
 
     def partial_name_clarify(self) -> Answer | None:
-        """Words that are part of several names (离退休, 运行维护费): ask which one."""
-        key = self.q.words
+        """Words that are part of several names (离退休, 运行维护费, 外网那个项目): ask which one."""
+        key = self.c.lexicon.phrases.kind_words.sub("", self.q.words) or self.q.words
         if len(key) < 2:
             return None
         seen, matches = set(), []

@@ -84,7 +84,8 @@ def _fuzzy(key: str, catalog: Catalog, tokens: list[str]) -> list[Mention]:
     """No exact name: a typo'd token (rapidfuzz ratio), else the name holding most of the question's words."""
     aliases = catalog.fuzzy_aliases
     residue = catalog.lexicon.phrases.link_noise.sub("", key)
-    if len(residue) >= 2 and len({e.name for e in catalog.entities if residue in norm(e.name)}) >= 2:
+    bare = catalog.lexicon.phrases.kind_words.sub("", residue)
+    if len(bare) >= 2 and len({e.name for e in catalog.entities if bare in norm(e.name)}) >= 2:
         return []  # part of several names (信息系统, 离退休): a question to ask back, not a typo to fix
     for token in tokens:
         if len(token) < 3 or token.isdigit():
