@@ -65,6 +65,9 @@ class Parser:
             years += (self.c.year - 1,)
         if operation == "rank" and self.has("joined") and len([e for e, _ in self.pairs() if e.kind != "unit"]) == 2:
             operation = "difference"  # A和B哪个多: the two named, not the whole row set
+        asks_last_year = self.c.year - 1 in self.p.years and self.c.year not in self.p.years and not self.has("compared_with")
+        if operation == "change" and asks_last_year and self.has("asks_amount"):
+            operation = "previous"  # 按增加额推算，2023年预算是多少
         if self.c.year - 1 in years and operation not in ("change", "reason") and not documents:
             operation = "previous"  # a figure of the year compared with: from the narrative, or not at all
         words = self.words()
