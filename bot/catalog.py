@@ -103,12 +103,17 @@ class Catalog:
         syn = self.lexicon.synonyms
         for name in self.lexicon.measures:
             self._add("measure", name, aliases=syn.get(name, ()))
+        heads = [next((h for h in self.lexicon.unit_heads if u["short_name"].endswith(h)), None)
+                 for u in self.units if not (u["is_department"] or u["is_own"])]
         for unit in self.units:
             aliases = [unit["code"]]
             if unit["is_own"]:
                 aliases += list(self.lexicon.own_unit)
             elif not unit["is_department"]:
-                aliases += [unit["short_name"], unit["short_name"].replace("政务", "")]
+                short = unit["short_name"]
+                head = next((h for h in self.lexicon.unit_heads if short.endswith(h)), None)
+                # 政务大数据中心: also 大数据中心, and 中心 when it is the only one
+                aliases += [short] + ([short[2:]] if len(short) >= 6 else []) + ([head] if head and heads.count(head) == 1 else [])
             # the own unit prints the department's name; "本级" tells them apart in answers
             shown = self.department if unit["is_department"] else f"{unit['name']}本级" if unit["is_own"] else unit["name"]
             entity = self._add("unit", shown, unit["code"], tuple(aliases) + tuple(syn.get(unit["name"], ())))

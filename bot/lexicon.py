@@ -52,6 +52,7 @@ class Operators:
 class Lexicon:
     synonyms: dict[str, tuple[str, ...]]
     own_unit: tuple[str, ...]
+    unit_heads: tuple[str, ...]  # what a unit's name ends with (中心, 站): names the unit when it is the only such
     typos: dict[str, str]
     english: dict[str, str]
     measures: dict[str, Measure]
@@ -106,6 +107,7 @@ def load_lexicon(knowledge_dir: Path) -> Lexicon:
     return Lexicon(
         synonyms={k: tuple(v) for k, v in words["synonyms"].items()},
         own_unit=tuple(words["units"]["own"]),
+        unit_heads=tuple(words["units"]["heads"]),
         typos=dict(words.get("typos", {})),
         english=dict(words.get("english", {})),
         measures=table,
