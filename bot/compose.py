@@ -6,7 +6,6 @@ Every number put in a text is first added to `figures`, either read from a store
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from decimal import Decimal
 
@@ -181,7 +180,7 @@ class Composer(Computations, Listings, TextAnswers, Across):
             return self.figure_answer_of(self.measure_entity("收支总计"))
         if not targets:
             return (self.partial_name_clarify() or self.section_answer() or self.sentence_answer(labelled=True)
-                    or self.not_found(f"这份预算没有单列“{words}”的数字。" if words and not re.search(r"\d", words)
+                    or self.not_found(f"这份预算没有单列“{words}”的数字。" if words and not any(ch.isdigit() for ch in words)
                                       else "没有在这份预算中找到你问的项目或科目。"))
         crossed = self.crossed_answer()
         if crossed is not None:
@@ -214,7 +213,7 @@ class Composer(Computations, Listings, TextAnswers, Across):
             scope = unit.name if unit else ""
             zero = "（表中为 0，即本年没有这项预算）" if cells[0].value == 0 else ""
             year = "" if entity.name.startswith(f"{self.c.year}年") else f"{self.c.year}年"
-            shown = re.sub(r"^其中[:：]", "", entity.name)
+            shown = entity.name.removeprefix("其中：").removeprefix("其中:")
             # a column under a heading is only that heading's part: say which (基本支出/公用经费/商品和服务支出)
             where = f"（{cells[0].table}“{cells[0].column}”栏）" if entity.kind == "measure" and "/" in cells[0].column else ""
             text = (f"{year}{scope}{shown}{'' if shown.endswith('预算') else '预算'} {amount_text(f)}{where}{zero}。"

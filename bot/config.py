@@ -6,9 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-KNOWLEDGE_DIR = PROJECT_ROOT / "knowledge"
-SOURCES_DIR = KNOWLEDGE_DIR / "sources"
+from db.paths import KNOWLEDGE_DIR, PROJECT_ROOT, SOURCES_DIR  # noqa: F401  (db/ never imports bot/)
 DEFAULT_DB = PROJECT_ROOT / "db" / "budget.sqlite"
 DEFAULT_TELEGRAM_URL = "https://api.telegram.org/bot"
 

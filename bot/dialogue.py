@@ -84,7 +84,7 @@ def restore(data: dict, catalog: Catalog) -> Query:
     return Query(
         operation=data["operation"], operands=operands, rows=rows, order=Ordering(**data["order"]),
         document=data["document"], documents=tuple(data["documents"]), years=tuple(data["years"]),
-        display_unit=data["display_unit"], attribute=data["attribute"], absent=data["absent"], words=data["words"],
+        display_unit=data["display_unit"], attribute=data["attribute"], absent=data["absent"], words=data["words"], word_parts=tuple(data["word_parts"]),
         table=data["table"], scheme=data["scheme"], level=data["level"], counted=data["counted"], noun=data["noun"],
         asks_amount=data["asks_amount"], mentions=mentions, codes=tuple(data["codes"]), flags=frozenset(data["flags"]),
         unknown=tuple(data["unknown"]), confidence=data["confidence"], alternatives=tuple(data["alternatives"]),

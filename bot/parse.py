@@ -21,6 +21,7 @@ _YEAR = re.compile(r"(?:19|20)\d{2}\s*年?")
 _NTH = re.compile(r"第(\d+)")
 _CODE = re.compile(r"(?<!\d)\d{3,7}(?!\d)")
 _AMOUNT_OR_YEAR = re.compile(r"[\d.]+\s*(?:万元|亿元|千元|元|万|亿|年|%)?")
+_PARTS = re.compile(r"和|与|及|、")
 _DESCRIBING = ("describe", "reason", "definition")
 _CONTENT = re.compile(r"[\u4e00-\u9fa5]{2,}")
 
@@ -80,7 +81,7 @@ class Parser:
         return Query(
             operation=operation, operands=self.operands(operation), rows=self.rows(operation), order=self.order(),
             document=self.c.doc_id, documents=documents, years=years, display_unit=self.p.unit, absent=absent, out_of_scope=self.p.out_of_scope,
-            words=words, table=self.table(), scheme=self.scheme(), level=self.level(), counted=self.counted(), noun=self.noun(),
+            words=words, word_parts=tuple(_PARTS.split(words)), table=self.table(), scheme=self.scheme(), level=self.level(), counted=self.counted(), noun=self.noun(),
             asks_amount=self.has("asks_amount"), mentions=tuple(self.p.mentions), confidence=min(1.0, score / 5) if score else 0.5,
             alternatives=others, codes=tuple(_CODE.findall(self.p.text)), flags=self.flags(),
             unknown=self.unknown(unnamed),

@@ -81,6 +81,7 @@ class Query:
     absent: str | None = None  # an attribute the disclosure does not hold (中标单位, 品牌 …)
     out_of_scope: str | None = None  # why the question is outside the disclosure
     words: str = ""  # content words no name covers: matched against headings and narrative
+    word_parts: tuple[str, ...] = ()  # the content words split at 和/与/及/、 (several things asked of the prose)
     table: str | None = None  # a table the question points at ("基本支出表里")
     scheme: str | None = None  # func | econ: which classification a code question means
     level: str | None = None  # 成本 | 产出 | 效益 | 满意度: a level of performance indicators
@@ -121,7 +122,7 @@ class Query:
             "operation": self.operation, "operands": [operand(o) for o in self.operands], "rows": rows,
             "order": dict(vars(self.order)), "document": self.document, "documents": list(self.documents),
             "years": list(self.years), "display_unit": self.display_unit, "attribute": self.attribute,
-            "absent": self.absent, "out_of_scope": self.out_of_scope, "words": self.words, "table": self.table,
+            "absent": self.absent, "out_of_scope": self.out_of_scope, "words": self.words, "word_parts": list(self.word_parts), "table": self.table,
             "scheme": self.scheme, "level": self.level, "counted": self.counted, "noun": self.noun, "unknown": list(self.unknown),
             "mentions": [{"said": m.text, "start": m.start, "score": m.score, **entity(m.entity)} for m in self.mentions],
             "codes": list(self.codes), "flags": sorted(self.flags), "asks_amount": self.asks_amount,

@@ -5,17 +5,16 @@ A mixin of Composer: it uses the composer's figures, citations and answer builde
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from decimal import Decimal
 
 from rapidfuzz import fuzz
 
+from bot import prose
 from bot.answer import Answer, Citation, Figure
 from bot.catalog import norm
 from bot.render import show
 
-_CHANGE = re.compile(r"增加|增长|减少|下降|持平|相比|比上年|增减")
 SENTENCE_CUTOFF = 70
 LABEL_CUTOFF = 66  # rapidfuzz partial ratio: the asked words must (mostly) be what names the number
 SECTION_CUTOFF = 90
@@ -47,13 +46,13 @@ class TextAnswers:
         counted = self.q.counted
         if not focus and len(key) < (1 if counted else 2):
             return None
-        parts = [k for k in re.split(r"和|与|及|、", key) if k] or [key]
+        parts = ([k for k in self.q.word_parts if k] or [key]) if key == self.q.words else [key]
         named = {a for m in self.q.mentions if m.entity.kind != "unit" for a in (*m.entity.aliases, norm(m.entity.name)) if len(a) >= 2}
         best, best_score = None, 0.0
         for line, heading, sentence, paragraph, context in self.c.sentences:
             if labelled and not self._names_a_number(line, sentence, parts):
                 continue
-            if change and named and not (_CHANGE.search(paragraph) and any(
+            if change and named and not (prose.states_change(paragraph) and any(
                     any(a in norm(f["label"]) for a in named) for f in self.c.narrative_by_line.get(line, ()))):
                 continue  # a change is only read where the narrative states that very figure
             f_score = max((fuzz.partial_ratio(t, context) for t in focus), default=0)
@@ -63,12 +62,12 @@ class TextAnswers:
             k_score = max(k_sentence, k_paragraph - 5)
             score = (f_score + k_score) / 2 if focus and key else max(f_score, k_score)
             if counted:
-                score += 20 if re.search(rf"\d+\s*{counted}", sentence) else -20
+                score += 20 if prose.counts(sentence, counted) else -20
             if change:
-                score += 15 if _CHANGE.search(sentence) else -25
+                score += 15 if prose.states_change(sentence) else -25
             if why:
                 score += 15 if "原因" in paragraph else -25
-            if self.q.asks_amount and re.search(r"\d", sentence):
+            if self.q.asks_amount and prose.has_number(sentence):
                 score += 5
             if score > best_score:
                 best, best_score = (line, heading, paragraph if whole else sentence, paragraph), score
@@ -88,7 +87,7 @@ class TextAnswers:
             return None
         line, heading, sentence, paragraph = best
         if why:
-            reason = next((s for s in re.split(r"(?<=[。；;])", paragraph) if "原因" in s), None)
+            reason = prose.reason_in(paragraph)
             if reason is None:
                 return None
             sentence = reason.strip()
@@ -119,13 +118,13 @@ class TextAnswers:
                 by_line.setdefault(fact["line"], []).append(fact)
         for line, facts in by_line.items():
             paragraph = unicodedata.normalize("NFKC", paragraphs[line]["text"]) if line in paragraphs else ""
-            current = next((f for f in facts if not re.search(r"增加|减少|增长|下降", f["label"]) and any(
+            current = next((f for f in facts if not prose.is_delta(f["label"]) and any(
                 t in norm(f["label"]) or (not self.q.mentions and fuzz.partial_ratio(t, norm(f["label"])) >= 85)
                 for t in terms)), None)
             if current is None:
                 continue
             later = facts[facts.index(current) + 1:]
-            delta = next((f for f in later if re.search(r"增加|减少|下降", f["label"]) and f["compared_year"] in (previous, None)), None)
+            delta = next((f for f in later if prose.is_delta(f["label"]) and f["compared_year"] in (previous, None)), None)
             unchanged = "持平" in paragraph and (str(previous) in paragraph or "上年" in paragraph)
             if delta is None and not unchanged:
                 continue
@@ -140,7 +139,7 @@ class TextAnswers:
         if delta is None:
             self.figures.append(Figure(current["value"], current["unit"], None, None, None, f"与{previous}年持平，等于 {current['value']}", None))
             return self.answer(f"公开文件说明与{previous}年持平，{previous}年同为 {current['value']} {current['unit']}（{current['label']}）。")
-        change = Decimal(delta["value"]) * (-1 if re.search(r"减少|下降", delta["label"]) else 1)
+        change = Decimal(delta["value"]) * (-1 if prose.is_decrease(delta["label"]) else 1)
         before = now - change
         self.figures.append(Figure(delta["value"], delta["unit"], cite.table, delta["label"], None, None, line))
         formula = f"{current['value']} − {change}" if change >= 0 else f"{current['value']} + {-change}"
@@ -167,7 +166,7 @@ class TextAnswers:
             return None
         heading = scored[0][1]
         paragraphs = [s for s in sections if s["heading"] == heading]
-        numbered = [p for p in paragraphs if re.match(r"^[（(][一二三四五六七八九十]+[)）]", p["text"])]
+        numbered = [p for p in paragraphs if prose.is_numbered(p["text"])]
         items = numbered or paragraphs
         source = paragraphs[0]["part"] if paragraphs[0]["part"] in self.c.tables else f"情况说明：{heading}"
         self.citations.append(Citation(self.c.source, source, heading, paragraphs[0]["line"]))
@@ -238,7 +237,7 @@ class TextAnswers:
         lines = []
         for r in rows:
             lines.append(f"· {r['level1'] + '：' if r['level1'] else ''}{r['name']} {r['value']}")
-            for number in re.findall(r"\d+(?:\.\d+)?", r["name"] + " " + r["value"]):
+            for number in prose.numbers(r["name"] + " " + r["value"]):
                 self.figures.append(Figure(number, "", r["tname"], r["name"], "指标值", None, r["line"]))
             citation = Citation(self.c.source, r["tname"], r["name"], r["line"])
             if citation not in self.citations:
@@ -316,15 +315,14 @@ class TextAnswers:
         """How many things a sentence lists (局机关本级预算包括：办公室、…、数据管理监督科等科室); with `noun`,
         the sentence that lists that kind of thing (…等科室), else the best matching one."""
         listed = [(line, heading, s) for line, heading, s, _, _ in self.c.sentences
-                  if noun and re.search(rf"包括.+、.+等{re.escape(noun)}", s)]
+                  if noun and prose.lists_kind(s, noun)]
         best = listed[0] + (None,) if listed else self._best_sentence(change=False, why=False)
         if best is None:
             return None
         line, heading, sentence, _ = best
-        listing = re.search(r"包括[:：]?(.+?)(?:等[^、,，;；。]*)?[。;；]?$", sentence)
-        if not listing or "、" not in listing.group(1):
+        items = prose.enumeration(sentence)
+        if not items:
             return None
-        items = [i.strip() for i in listing.group(1).split("、") if i.strip()]
         self.citations.append(Citation(self.c.source, f"情况说明：{heading}", None, line))
         n = self.count(len(items), "个", None, "句中列举的项")
         return self.answer(f"共 {n} 个：{'、'.join(items)}。（据公开文件“{heading}”：{sentence}）")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from bot.config import KNOWLEDGE_DIR
+from db.paths import KNOWLEDGE_DIR
 from db.money import CENT, FEN_PER_UNIT
 
 HALF_CENT = Decimal("0.005")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from bot.config import KNOWLEDGE_DIR
+from db.paths import KNOWLEDGE_DIR
 
 _NUMBERING = re.compile(r"^(?:(?:附?表)[一二三四五六七八九十\d]+[、.．:：\s]*|[一二三四五六七八九十\d]+[、.．:：]\s*)")
 _YEAR = re.compile(r"\d{4}年度?|\(\d{4}年度?\)")
