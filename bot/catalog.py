@@ -21,6 +21,7 @@ FUNC_TABLE = "部门支出总体情况表"
 ECON_TABLE = "支出经济分类汇总表"
 PROJECT_TABLE = "项目支出预算表"
 OVERVIEW_TABLE = "部门收支总体情况表"
+AMOUNT = "amount"  # the canonical column of a row's own amount (合计, 总计, 金额, 预算数 …)
 
 
 @lru_cache(maxsize=65536)
@@ -162,13 +163,16 @@ class Catalog:
     # ----- figures --------------------------------------------------------------
     @cached_property
     def _facts(self) -> dict[tuple[str, str], list[sqlite3.Row]]:
-        """Every fact of the document by (table, column), in line order: a few thousand rows, read once."""
+        """Every fact of the document by (table, canonical column) and by (table, printed column), in line
+        order: a few thousand rows, read once. Measures name canonical columns (knowledge/columns.toml)."""
         grouped: dict[tuple[str, str], list[sqlite3.Row]] = {}
         for row in self.conn.execute(
             "SELECT f.*, t.name AS tname FROM facts f JOIN tables t ON t.id = f.table_id "
             "WHERE f.document_id = ? ORDER BY f.line, f.id", (self.doc_id,)
         ):
             grouped.setdefault((row["tname"], row["column"]), []).append(row)
+            if row["canon"] and row["canon"] != row["column"]:
+                grouped.setdefault((row["tname"], row["canon"]), []).append(row)
         return grouped
 
     @cached_property
@@ -189,11 +193,16 @@ class Catalog:
         return [_cell(r) for r in rows if all(r[key] == value for key, value in where.items())]
 
     def ref(self, ref: dict) -> Cell | None:
-        """The figure a knowledge reference (table, side, row, column) names."""
+        """The figure a knowledge reference (table, side, row, column) names; `row` lists the labels the
+        row is printed with, most usual first ("合计|总计")."""
         rows = self.select(ref["table"], ref["column"], **({"side": ref["side"]} if ref.get("side") else {}))
-        want = norm(ref["row"])
-        matches = [c for c in rows if norm(_label(c.row)) == want or norm(c.row) == want] if want else rows[:1]
-        return matches[0] if matches else None
+        if not ref["row"]:
+            return rows[0] if rows else None
+        for want in map(norm, ref["row"].split("|")):
+            match = next((c for c in rows if norm(_label(c.row)) == want or norm(c.row) == want), None)
+            if match is not None:
+                return match
+        return None
 
     def measure(self, measure: Measure, unit_code: str | None = None) -> list[Cell]:
         """A measure's cell(s): the department figure, or the cells that make up one unit's."""
@@ -220,26 +229,26 @@ class Catalog:
     def gov_econ_of(self, econ_code: str) -> list[tuple[str, str, Cell]]:
         """(政府经济分类 code, its name, cell) of the rows of one 部门经济分类 item in 支出经济分类汇总表."""
         names = {e.code: e.name for e in self.entities if e.kind == "gov_econ"}
-        rows = self._by_code.get((ECON_TABLE, "总计", "econ_code", econ_code), ())
+        rows = self._by_code.get((ECON_TABLE, AMOUNT, "econ_code", econ_code), ())
         return [(r["gov_econ_code"], names.get(r["gov_econ_code"], ""), _cell(r)) for r in rows
                 if r["row_kind"] == "item" and r["gov_econ_code"]]
 
     def func(self, code: str) -> list[Cell]:
-        return self.select(FUNC_TABLE, "合计", func_code=code, row_kind="item")
+        return self.select(FUNC_TABLE, AMOUNT, func_code=code, row_kind="item")
 
     def econ(self, code: str, table: str = ECON_TABLE) -> list[Cell]:
-        column = "总计" if table == ECON_TABLE else "本年一般公共预算基本支出/合计"
+        column = AMOUNT if table == ECON_TABLE else "basic"
         return self.select(table, column, econ_code=code, row_kind="item")
 
     def project(self, name: str) -> list[Cell]:
-        return self.select(PROJECT_TABLE, "合计", project=name)
+        return self.select(PROJECT_TABLE, AMOUNT, project=name)
 
     def overview_row(self, label: str) -> list[Cell]:
-        return [c for c in self.select(OVERVIEW_TABLE, "金额") if norm(_label(c.row)) == norm(label)]
+        return [c for c in self.select(OVERVIEW_TABLE, AMOUNT) if norm(_label(c.row)) == norm(label)]
 
     def overview_rows(self, side: str) -> list[tuple[str, Cell]]:
         """(label, cell) of each item row on one side of 部门收支总体情况表."""
-        return [(_label(c.row), c) for c in self.select(OVERVIEW_TABLE, "金额", side=side, row_kind="item")]
+        return [(_label(c.row), c) for c in self.select(OVERVIEW_TABLE, AMOUNT, side=side, row_kind="item")]
 
     def econ_items(self) -> list[tuple[str, Cell]]:
         """('30101 基本工资', cell) per economic item, rows of the same code added, largest first."""
@@ -275,7 +284,7 @@ class Catalog:
 
     def subjects(self) -> list[tuple[str, str, Cell]]:
         """(code, name, cell) of every function subject row, largest first."""
-        rows = [r for r in self._facts.get((FUNC_TABLE, "合计"), ()) if r["row_kind"] == "item" and r["func_code"]]
+        rows = [r for r in self._facts.get((FUNC_TABLE, AMOUNT), ()) if r["row_kind"] == "item" and r["func_code"]]
         return sorted(((r["func_code"], r["row_label"], _cell(r)) for r in rows), key=lambda x: (-x[2].value, x[0]))
 
     def vocabulary(self) -> set[str]:

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from bot.across import Across
 from bot.answer import ANSWERED, CLARIFY, NOT_FOUND, Answer, Citation, Figure
-from bot.catalog import ECON_TABLE, Catalog, Cell, Entity
+from bot.catalog import AMOUNT, ECON_TABLE, Catalog, Cell, Entity
 from bot.computations import Computations
 from bot.dialogue import Dialogue
 from bot.listings import Listings
@@ -106,7 +106,7 @@ class Composer(Computations, Listings, TextAnswers, Across):
         if entity.kind == "econ":
             return self.c.econ(entity.code, self.q.table or ECON_TABLE)
         if entity.kind == "gov_econ":
-            return self.c.select(ECON_TABLE, "总计", gov_econ_code=entity.code, row_kind="item")
+            return self.c.select(ECON_TABLE, AMOUNT, gov_econ_code=entity.code, row_kind="item")
         if entity.kind == "row":
             return self.c.overview_row(entity.name)
         return []

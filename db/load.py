@@ -18,6 +18,7 @@ from pathlib import Path
 
 from rapidfuzz import fuzz
 
+from db.columns import canonical
 from db.facts import Row, grid_facts, table_unit
 from db.money import convert, to_fen
 from db.narrative import NarrativeFact, narrative_facts
@@ -27,7 +28,7 @@ from db.recognise import Recognised, recognise
 from db.template import Template, load_template, without_city
 
 SCHEMA = Path(__file__).with_name("schema.sql")
-SCHEMA_VERSION = 2  # raise when schema.sql or what is extracted changes: old databases are rebuilt
+SCHEMA_VERSION = 3  # raise when schema.sql or what is extracted changes: old databases are rebuilt
 SOURCE_SUFFIXES = {".txt", ".md"}
 PROJECT_NAME_CUTOFF = 80  # rapidfuzz ratio for the same project named in two tables
 
@@ -128,7 +129,8 @@ def write_document(conn: sqlite3.Connection, parsed: Parsed) -> int:
                 _insert(conn, "facts", {
                     "document_id": doc_id, "table_id": table_ids[index], "row_id": row_id, "line": fact.line,
                     "side": fact.side, "row_label": fact.row_label, "label": fact.label, "row_kind": fact.row_kind,
-                    "column": fact.column, "func_code": fact.func_code, "econ_code": fact.econ_code,
+                    "column": fact.column, "canon": canonical(doc.tables[index].standard.name, fact.column),
+                    "func_code": fact.func_code, "econ_code": fact.econ_code,
                     "gov_econ_code": fact.gov_econ_code, "unit_code": fact.unit_code, "project": fact.project,
                     "value": str(fact.value), "fen": to_fen(fact.value, unit), "unit": unit,
                 })
@@ -233,7 +235,7 @@ def _write_form_rows(conn, doc_id: int, parsed: Parsed, table_id: int) -> None:
             label, value = amount_lines[row.line]
             _insert(conn, "facts", {
                 "document_id": doc_id, "table_id": table_id, "row_id": row_id, "line": row.line, "side": None,
-                "row_label": label, "label": label.split("（")[0], "row_kind": "item", "column": "金额",
+                "row_label": label, "label": label.split("（")[0], "row_kind": "item", "column": "金额", "canon": "amount",
                 "func_code": None, "econ_code": None, "gov_econ_code": None, "unit_code": None, "project": None,
                 "value": str(value), "fen": to_fen(value, table.unit), "unit": table.unit,
             })

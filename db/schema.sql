@@ -45,7 +45,8 @@ CREATE TABLE facts (
     row_label TEXT NOT NULL,           -- as printed, e.g. 一、一般公共服务
     label TEXT NOT NULL,               -- numbering removed, e.g. 一般公共服务
     row_kind TEXT NOT NULL,            -- total | unit | item
-    column TEXT NOT NULL,              -- column path
+    column TEXT NOT NULL,              -- column path as printed
+    canon TEXT,                        -- its meaning (knowledge/columns.toml): basic, basic.personnel, amount …
     func_code TEXT,                    -- 功能分类 2010301
     econ_code TEXT,                    -- 部门经济分类 30101
     gov_econ_code TEXT,                -- 政府经济分类 50101
