@@ -17,7 +17,7 @@ from bot.compose import DEFAULT_SUGGESTIONS, Composer
 from bot.config import Settings
 from bot.dialogue import Dialogue, follow_up
 from bot.documents import resolve
-from bot.executors import check_operations, execute
+from bot.executors import execute
 from bot.lexicon import Lexicon, load_lexicon
 from bot.normalize import MAX_CHARS, Normalized, normalize
 from bot.parse import TOTALS, Parser, choose_operation
@@ -25,6 +25,7 @@ from bot.query import Query
 from bot.segment import build_tokenizer, segment
 from bot.sessions import MemorySessionStore, SessionStore, SqliteSessionStore
 from bot.understand import Parse, understand
+from bot.validate import check_knowledge
 
 log = logging.getLogger(__name__)
 _CLAUSE_END = re.compile(r"(?<=[？?；;！!。])")
@@ -38,11 +39,11 @@ class Assistant:
         self.conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, check_same_thread=False)
         self.conn.row_factory = sqlite3.Row
         self.lock = threading.Lock()
-        check_operations(lexicon)
         self.lexicon = lexicon
         self.sessions = sessions or MemorySessionStore()
         ids = [r[0] for r in self.conn.execute("SELECT id FROM documents ORDER BY year DESC, id")]
         self.catalogs = [Catalog(self.conn, doc_id, lexicon) for doc_id in ids]
+        check_knowledge(lexicon, self.catalogs)
         # names and years of every loaded document: a question naming another of them is in scope
         self.loaded = frozenset().union(*(c.department_names | {str(c.year)} for c in self.catalogs)) if len(self.catalogs) > 1 else frozenset()
         words = set().union(*(catalog.vocabulary() for catalog in self.catalogs))

@@ -30,6 +30,7 @@ from bot.lexicon import Lexicon
 from bot.query import Bounds, Operand, Ordering, Query, RowSet
 from bot.understand import Mention, Parse
 
+FOLLOWUP_WORDS = ("among", "filler", "follow_on", "nth", "numbering", "pronoun", "table", "then", "these", "years")
 FIRST_OPERATIONS = ("share", "list", "count", "indicators", "change")  # kept by "那X呢"
 
 

@@ -2,7 +2,7 @@
 
 Each executor is a method of `Composer` (bot/compose.py and its parts) that reads only the
 `Query`, the document and the conversation state. A new operation is a new entry here plus its
-cues in knowledge/operators.toml; `check_operations` refuses cues that name no executor.
+cues in knowledge/operators.toml; bot/validate.py refuses cues that name no executor.
 """
 
 from __future__ import annotations
@@ -11,8 +11,6 @@ from typing import Callable
 
 from bot.answer import Answer
 from bot.compose import Composer
-from bot.lexicon import Lexicon
-from bot.query import OPERATIONS
 
 EXECUTORS: dict[str, Callable[[Composer], Answer]] = {
     "value": Composer.figure_answer, "list": Composer.list_answer, "count": Composer.count_answer,
@@ -30,16 +28,6 @@ ACROSS_DEPARTMENTS: dict[str, Callable[[Composer], Answer]] = {
     "difference": Composer.departments_compare_answer, "sum": Composer.departments_sum_answer,
 }
 STORE_WIDE = ("loaded", "convert")  # answered by the core from every document or from the conversation
-
-
-def check_operations(lexicon: Lexicon) -> None:
-    """Every operation the knowledge names has an executor, and every executor a declared operation."""
-    unknown = sorted(lexicon.operators.operations - set(EXECUTORS) - set(STORE_WIDE))
-    if unknown:
-        raise ValueError(f"knowledge/operators.toml: 没有执行器的操作 {unknown}")
-    undeclared = sorted(set(EXECUTORS) - set(OPERATIONS))
-    if undeclared:
-        raise ValueError(f"bot/executors.py: bot/query.py 没有声明的操作 {undeclared}")
 
 
 def execute(composer: Composer) -> Answer:

@@ -11,6 +11,10 @@ from bot.render import computed, show
 from db.money import convert
 
 
+# The row sets knowledge/phrases.toml [[collection]] may name (checked at start-up).
+COLLECTIONS = ("三公经费各项", "所属单位", "支出功能分类（类）", "经济科目", "功能科目", "项目")
+
+
 class Listings:
     """Mixin of Composer (bot/compose.py), whose building blocks it uses."""
 

@@ -17,6 +17,11 @@ from bot.render import show
 from bot.understand import Mention, Parse
 
 TOTALS = ("收支总计", "本年收入合计", "本年支出合计")  # measures that are the budget's totals
+# The role words of knowledge/operators.toml [roles] this parser reads (checked at start-up).
+ROLES = ("among", "amount_words", "asks_amount", "compared_with", "count_noun", "counted", "each", "econ_scheme",
+         "exclude", "func_scheme", "gov_scheme", "joined", "largest", "levels", "name_filter", "narrative_counts",
+         "ordered_total", "projects", "projects_counted", "pronoun", "share_noise", "share_split", "smallest", "table",
+         "total_words", "unit_rows", "units_word", "whole_order", "whole_words", "within")
 _YEAR = re.compile(r"(?:19|20)\d{2}\s*年?")
 _NTH = re.compile(r"第(\d+)")
 _CODE = re.compile(r"(?<!\d)\d{3,7}(?!\d)")

@@ -1,0 +1,45 @@
+"""Knowledge files are checked at start-up: references to nothing stop it with one Chinese line."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+
+import pytest
+
+from bot.config import KNOWLEDGE_DIR
+from bot.core import Assistant
+from bot.lexicon import load_lexicon
+from bot.validate import KnowledgeError
+from db.load import ingest
+from tests.conftest import FIXTURE
+
+
+def knowledge_with(tmp_path, name: str, old: str, new: str):
+    folder = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE_DIR, folder, ignore=shutil.ignore_patterns("sources"))
+    path = folder / name
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return load_lexicon(folder)
+
+
+@pytest.mark.parametrize("name, old, new, said", [
+    ("measures.toml", 'column = "basic.personnel"', 'column = "人员经费"', "规范栏目"),
+    ("phrases.toml", 'rows = "经济科目"', 'rows = "经济科"', "行集"),
+    ("operators.toml", 'name = "average"', 'name = "mean"', "执行器"),
+    ("operators.toml", 'within = ', 'inside = ', "within"),
+])
+def test_a_reference_to_nothing_is_an_error_at_start_up(settings, assistant, tmp_path, name, old, new, said):
+    lexicon = knowledge_with(tmp_path, name, old, new)
+    with pytest.raises(KnowledgeError, match=said):
+        Assistant(settings.db_path, lexicon, tmp_path / "cache")
+
+
+def test_synonyms_no_loaded_document_has_are_named_in_a_warning(tmp_path, caplog):
+    db = tmp_path / "qingshan.sqlite"
+    ingest(db, [FIXTURE])
+    with caplog.at_level(logging.WARNING, logger="bot.validate"):
+        Assistant(db, load_lexicon(KNOWLEDGE_DIR), tmp_path / "cache")
+    assert "南阳市部分市级信息系统等保测评服务项目" in caplog.text  # a project only the seed has
