@@ -20,7 +20,7 @@ from bot.documents import resolve
 from bot.executors import execute
 from bot.lexicon import Lexicon, load_lexicon
 from bot.normalize import MAX_CHARS, Normalized, normalize
-from bot.parse import TOTALS, Parser, choose_operation
+from bot.parse import TOTALS, Parser, choose_operation, skeleton
 from bot.query import Query
 from bot.segment import build_tokenizer, segment
 from bot.sessions import MemorySessionStore, SessionStore, SqliteSessionStore
@@ -126,7 +126,7 @@ class Assistant:
         dialogue.document = catalog.doc_id
         cached = self._understand(question, normalized, catalog)
         parse = replace(cached, mentions=list(cached.mentions))  # follow-ups complete the parse; the cache keeps its own
-        operation, _, _ = choose_operation(parse.text, self.lexicon)
+        operation, _, _ = choose_operation(skeleton(parse), self.lexicon)
         follow = follow_up(parse, operation, dialogue, catalog, self.lexicon)
         query = follow.replay or replace(
             Parser(parse, catalog, self.lexicon).query(follow.operation, tuple(c.doc_id for c in scope.documents)),

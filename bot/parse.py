@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from bot.catalog import FUNC_TABLE, Catalog, Entity
+from bot.catalog import FUNC_TABLE, Catalog, Entity, norm
 from bot.lexicon import Lexicon
 from bot.query import Bounds, Operand, Ordering, Query, RowSet
 from bot.render import show
@@ -26,6 +26,7 @@ _YEAR = re.compile(r"(?:19|20)\d{2}\s*年?")
 _NTH = re.compile(r"第(\d+)")
 _CODE = re.compile(r"(?<!\d)\d{3,7}(?!\d)")
 _AMOUNT_OR_YEAR = re.compile(r"[\d.]+\s*(?:万元|亿元|千元|元|万|亿|年|%)?")
+_OVER_ROWS = ("list", "count", "rank", "average", "sum", "check", "share")  # operations that may read a row set
 _PARTS = re.compile(r"和|与|及|、")
 _DESCRIBING = ("describe", "reason", "definition")
 _CONTENT = re.compile(r"[\u4e00-\u9fa5]{2,}")
@@ -49,6 +50,24 @@ def choose_operation(text: str, lexicon: Lexicon) -> tuple[str, float, tuple[str
     return name, score, tuple(n for n, _ in ranked[1:3] if n != name)
 
 
+BLANK = "□"
+
+
+def skeleton(parse: Parse) -> str:
+    """The question with each linked name blanked out, in the coordinates mentions are found in: cues and
+    role words see the question's structure, not words inside names (2024年会议费比… is no 比2024年). A total
+    named beside two or more things stays: its name is the asking (A和B支出合计)."""
+    chars = list(norm(parse.text))
+    items = [m for m in parse.mentions if not (m.entity.kind == "measure" and m.entity.name in TOTALS)]
+    for m in parse.mentions:
+        if m not in items and len(items) >= 2:  # A和B支出合计: the total asks for the sum
+            continue
+        end = m.start + len(m.text)
+        if "".join(chars[m.start:end]) == m.text:  # a name taken from the conversation is not in the text
+            chars[m.start:end] = BLANK * len(m.text)
+    return "".join(chars)
+
+
 class Parser:
     """Builds the `Query` of one question against one document."""
 
@@ -57,13 +76,14 @@ class Parser:
         self.c = catalog
         self.lex = lexicon
         self.roles = lexicon.operators.roles
+        self.text = skeleton(parse)  # for cues and roles; self.p.text for names, codes and quoted words
 
     def has(self, role: str, text: str | None = None) -> bool:
-        return bool(self.roles[role].search(self.p.text if text is None else text))
+        return bool(self.roles[role].search(self.text if text is None else text))
 
     # ----- the whole query -------------------------------------------------------------
     def query(self, intent_override: str | None = None, documents: tuple[int, ...] = ()) -> Query:
-        operation, score, others = choose_operation(self.p.text, self.lex)
+        operation, score, others = choose_operation(self.text, self.lex)
         operation = intent_override or operation
         years = tuple(self.p.years)
         previous_asked = re.search(r"去年|上年(?!结转)|上一年", self.p.text)
@@ -81,10 +101,13 @@ class Parser:
             operation = "definition"
         if operation == "value" and re.search(r"是什么\??$|是啥\??$", self.p.text) and self.terms() and not _CODE.search(self.p.text):
             operation = "definition"
+        operands = self.operands(operation)
+        needs_rows = operation != "share" or any(o.top for o in operands)  # a share reads rows only for 最大的N个
+        rows = self.rows(operation) if needs_rows else None
         unnamed = self.unnamed()
         absent = next((what for pattern, what in self.lex.operators.absent if pattern.search(unnamed)), None)
         return Query(
-            operation=operation, operands=self.operands(operation), rows=self.rows(operation), order=self.order(),
+            operation=operation, operands=operands, rows=rows, order=self.order(),
             document=self.c.doc_id, documents=documents, years=years, display_unit=self.p.unit, absent=absent, out_of_scope=self.p.out_of_scope,
             words=words, word_parts=tuple(_PARTS.split(words)), table=self.table(), scheme=self.scheme(), level=self.level(), counted=self.counted(), noun=self.noun(),
             asks_amount=self.has("asks_amount"), mentions=tuple(self.p.mentions), confidence=min(1.0, score / 5) if score else 0.5,
@@ -94,10 +117,7 @@ class Parser:
 
     def unnamed(self) -> str:
         """The question with its linked names blanked out: attribute words inside a name do not count."""
-        text = self.p.text
-        for m in self.p.mentions:
-            text = text.replace(m.text, " ")
-        return text
+        return self.text.replace(BLANK, " ")
 
     def unknown(self, unnamed: str) -> tuple[str, ...]:
         """Content words no name, cue, role or question word accounts for (shown by --explain)."""
@@ -142,18 +162,18 @@ class Parser:
         return found.group(0) if found else None
 
     def counted(self) -> str | None:
-        found = self.roles["counted"].search(self.p.text)
+        found = self.roles["counted"].search(self.text)
         return found.group(1) if found else None
 
     def noun(self) -> str | None:
-        found = self.roles["count_noun"].search(self.p.text)
+        found = self.roles["count_noun"].search(self.text)
         return found.group(1) if found else None
 
     def flags(self) -> frozenset[str]:
         """Role words present, for executors that need to know a side said "项目" or "几个单位"."""
         names = ("each", "projects", "amount_words", "unit_rows", "narrative_counts", "projects_counted", "exclude", "within",
                  "units_word")
-        return frozenset(n for n in names if self.has(n))
+        return frozenset(n for n in names if self.has(n, self.p.text))  # words present, inside names too
 
     # ----- operands ----------------------------------------------------------------------
     def operands(self, operation: str) -> tuple[Operand, ...]:
@@ -163,7 +183,7 @@ class Parser:
         crossed = self.crossed_operands()
         if crossed and (operation in ("value", "list", "sum", "difference") or self.has("each")):
             return crossed
-        recalled = next((n for word, n in self.lex.operators.recall.items() if word in self.p.text), None)
+        recalled = self.recalled()
         if self.has("each") or operation == "check":
             named = tuple(Operand("item", subject=e, unit=u) for e, u in self.each_pairs())
             unknown = [w for w in self.unknown(self.unnamed()) if len(w) >= 3]
@@ -200,11 +220,13 @@ class Parser:
         if len(units) >= 2:
             measure = others[0] if others else None
             return [(measure, u) if measure else (u, None) for u in units[:most]]
-        within = self.roles["within"].search(self.p.text)
+        within = self.roles["within"].search(self.text)
         container = [m.entity for m in self.p.mentions if within and m.start + len(m.text) <= within.start()]
         if within and len(others) - len(container) >= 2 and all(e.kind == "measure" for e in container):
             others = [e for e in others if e not in container]  # 基本支出里奖金和绩效工资比: 基本支出 says where
         scope = self.scope_unit()
+        if scope is not None and all(e in totals for e in others):
+            return []  # 大数据中心一共多少钱: the unit's own total
         return [(e, scope) for e in others[:most]]
 
     def each_pairs(self) -> list[tuple[Entity, Entity | None]]:
@@ -212,7 +234,7 @@ class Parser:
         another named measure left out (基本支出里人员经费和公用经费)."""
         if len({m.entity for m in self.p.mentions if m.entity.kind == "unit"}) >= 2:
             return self.pairs(most=10)  # 局本级和大数据中心的项目支出分别是多少
-        within = self.roles["within"].search(self.p.text)
+        within = self.roles["within"].search(self.text)
         after = [m for m in self.p.mentions if within and m.start >= within.end()]
         mentions = after if len(after) >= 2 else self.p.mentions
         things = list(dict.fromkeys(m.entity for m in mentions if m.entity.kind != "unit"))
@@ -236,12 +258,14 @@ class Parser:
         return tuple(Operand(role, subject=e, unit=u) for role, (e, u) in zip(("minuend", "subtrahend"), named))
 
     def recalled(self) -> int | None:
-        return next((n for word, n in self.lex.operators.recall.items() if word in self.p.text), None)
+        """How many of the things asked before "两者/这三个" recalls (0: all); 前3个 is no recall."""
+        return next((n for word, n in self.lex.operators.recall.items()
+                     if re.search(rf"(?<![前第大小多少]){re.escape(word)}(?!项目|单位|科目|部门)", self.text)), None)
 
     def share_operands(self) -> tuple[Operand, ...]:
         """The words before 占 name the part, those after it the whole ("大数据中心项目支出占全部门项目支出");
         with no whole named, the part's parent measure (the executor knows the measure tree)."""
-        text = self.p.text
+        text = self.text
         split = self.roles["share_split"].search(text)
         at = split.start() if split else -1
         before = list(dict.fromkeys(m.entity for m in self.p.mentions if at < 0 or m.start <= at))
@@ -296,7 +320,7 @@ class Parser:
 
     def part_and_whole(self, a: Entity, b: Entity) -> tuple[Entity, Entity]:
         """Which of two named things is the part: "A占B" → A; "A里B占多少" → B; else the one inside the other."""
-        text = self.p.text
+        text = self.text
         at = {id(m.entity): m.start for m in self.p.mentions}
         split = self.roles["share_split"].search(text)
         share_at = split.start() if split else -1
@@ -319,7 +343,9 @@ class Parser:
     def rows(self, operation: str) -> RowSet | None:
         """The rows a list, count or ranking is over: a 类 the question names, else the first
         collection of knowledge/phrases.toml whose words occur; None if none does."""
-        bounds = amount_bounds(self.p.text)
+        if operation not in _OVER_ROWS:
+            return None
+        bounds = amount_bounds(self.text)
         exclude = tuple(m.entity.name for m in self.p.mentions if self.has("exclude") and m.entity.kind == "project")
         common = {"bounds": bounds, "exclude": exclude if operation in ("rank", "list", "count", "average") else (),
                   "name_contains": self.name_filter()}
@@ -349,7 +375,7 @@ class Parser:
         return next((kind for word, kind in self.lex.operators.project_types.items() if word in self.p.text), None)
 
     def order(self) -> Ordering:
-        nth = _NTH.search(self.p.text)
+        nth = _NTH.search(self.text)
         return Ordering(descending=not self.has("smallest"), top=self.p.top,
                         nth=int(nth.group(1)) if nth else None,
                         whole=not self.p.top and self.has("whole_order"), total=self.has("ordered_total"))
