@@ -86,6 +86,9 @@ class Listings:
         nth = order.nth
         n = len(ordered) if order.whole else max(nth or order.top or 1, 1)
         picked = ordered[n - 1:n] if nth else ordered[:n]
+        if picked and not order.whole:  # ties with the last one picked are kept, never cut off
+            last = picked[-1][1].value
+            picked += [row for row in ordered[ordered.index(picked[-1]) + 1:] if row[1].value == last]
         if not picked:
             return self.answer(f"{what}共 {self.count(len(ordered), '个', ordered[0][1].table, what)} 个，没有第 {n} 个。")
         lines = [f"{ordered.index((name, c)) + 1}. {name}：{self.fig(c).value} {self.unit or c.unit}" for name, c in picked]
@@ -97,10 +100,11 @@ class Listings:
             values = [convert(c.value, c.unit, target) for _, c in picked]
             self.figures.append(computed(sum(values), target, " + ".join(show(v) for v in values)))
             lines.append(f"合计 {show(sum(values))} {target}")
+        tied = "（有并列）" if len(picked) > (1 if nth else n) else ""
         if nth or n == 1:
-            head = f"{what}中金额{'第 ' + self.count(n, '名', None, '名次') + ' 位' if nth else ('最少' if smallest else '最多')}的是"
+            head = f"{what}中金额{'第 ' + self.count(n, '名', None, '名次') + ' 位' if nth else ('最少' if smallest else '最多')}的是{tied}"
         else:
-            head = f"{what}中金额{'最少' if smallest else '最多'}的前 {self.count(len(picked), '个', None, '列出的名次')} 个"
+            head = f"{what}中金额{'最少' if smallest else '最多'}的前 {self.count(n, '个', None, '列出的名次')} 个{tied}"
         return self.answer(head + "：\n" + "\n".join(lines), ["前三大项目", "哪个项目最少", "有几个项目"])
 
     def list_answer(self) -> Answer:

@@ -72,7 +72,7 @@ def normalize(question: str, typos: dict[str, str], english: dict[str, str]) -> 
     text = _SHORT_YEAR.sub(lambda m: f"20{m.group(1)}年", text)
     text = _CN_COUNT.sub(_cn_count, text)
     text = _CN_AMOUNT.sub(_cn_amount, text)
-    text = re.sub(r"(\d|几)个亿", r"\1亿元", re.sub(r"(多少|几)块(钱)?", r"\1元", text))  # 多少块 → 多少元, 几个亿 → 几亿元
+    text = re.sub(r"(\d|几)个亿", r"\1亿元", re.sub(r"(?<!分)(多少|几)块(钱)?", r"\1元", text))  # 多少块 → 多少元 (分几块 stays), 几个亿 → 几亿元
     years = [int(y) for y in _YEAR.findall(text)]
     unit_match = _UNIT.search(text) if re.search(r"(多少|换|转|折合|用|是)(亿元|万元|千元|元|亿|万)|(亿元|万元|千元|元)(是|表示|呢|$)", text) else None
     unit = None
