@@ -16,6 +16,7 @@ from bot.computations import Computations
 from bot.dialogue import Dialogue
 from bot.listings import Listings
 from bot.parse import TOTALS, link_of
+from bot.understand import Mention
 from bot.query import Query
 from bot.render import amount_text, citation, computed, figure, show
 from bot.textual import TextAnswers
@@ -163,33 +164,23 @@ class Composer(Computations, Listings, TextAnswers, Across):
 
     # ----- one figure ---------------------------------------------------------------
     def figure_answer(self) -> Answer:
+        """The figure of the one thing asked: several things each, a row in a column, a subject, a unit."""
         several = [o for o in self.q.operands if o.subject is not None]
         if any(o.measure for o in several) or ("each" in self.q.flags and len(several) >= 2):
             found = self.each_answer()  # a row in several columns, or A和B各多少
             if found is not None:
                 return found
-        unit = self.scope_unit()
-        targets = [m for m in self.q.mentions if m.entity.kind != "unit"]
-        if len(targets) > 1:  # 工会经费总计: the total of that item, not the budget's total
-            targets = [m for m in targets if not (m.entity.kind == "measure" and m.entity.name in TOTALS)] or targets
+        targets, unit = self._targets()
         if not targets:
-            targets = [m for m in self.q.mentions if m.entity.kind == "unit"]
-            unit = None
-        words = self.q.words
-        if not targets and (words in self.c.lexicon.phrases.whole_budget or (not words and "amount_words" in self.q.flags)):
-            return self.figure_answer_of(self.measure_entity("收支总计"))
-        if not targets:
-            return (self.partial_name_clarify() or self.section_answer() or self.sentence_answer(labelled=True)
-                    or self.not_found(f"这份预算没有单列“{words}”的数字。" if words and not any(ch.isdigit() for ch in words)
-                                      else "没有在这份预算中找到你问的项目或科目。"))
+            return self._nothing_named()
         crossed = self.crossed_answer()
         if crossed is not None:
             return crossed
         by_code = [m for m in targets if m.text.isdigit() and m.entity.kind in ("func", "econ")]
         mention = (by_code or targets)[-1]  # a code is exact; else the head noun, said last: 一般公共预算基本支出
-        coded = [] if by_code else [e for e in (mention.entity, *mention.alternates) if e.kind in ("func", "econ") and e.code]
-        if len({e.code for e in coded if e.kind == "func"}) > 1:
-            return self.clarify([e for e in coded if e.kind == "func"], mention.entity.name)
+        coded = [] if by_code else [e for e in (mention.entity, *mention.alternates) if e.kind == "func" and e.code]
+        if len({e.code for e in coded}) > 1:
+            return self.clarify(coded, mention.entity.name)
         entity = mention.entity
         if entity.kind == "indicator":
             return self.performance_answer()
@@ -197,33 +188,62 @@ class Composer(Computations, Listings, TextAnswers, Across):
             return self.sentence_answer() or self.definition_answer()
         cells = self.cells_of(entity, unit)
         if not cells:
-            if unit and entity.kind == "project":
-                owner = self.c.project_row(entity.name)["unit_name"]
-                return self.not_found(f"“{entity.name}”是{owner}的项目，不属于{unit.name}。")
-            derived = self.derived_value(entity, unit) if unit else None
-            if derived is not None:
-                self.remember(entity, unit)
-                return self.answer(f"公开表格没有按单位列出{entity.name}；按表中数推算，{self.c.year}年{derived[2]}为 {derived[1]}。")
-            if unit:
-                return self.not_found(f"公开表格没有按单位列出“{entity.name}”，只能回答全部门的数字。")
-            return self.sentence_answer() or self.not_found(f"这份预算里没有“{entity.name}”的对应数字。")
+            return self._no_cells(entity, unit)
         self.remember(entity, unit)
-        if len(cells) == 1:
-            f = self.fig(cells[0])
-            scope = unit.name if unit else ""
-            zero = "（表中为 0，即本年没有这项预算）" if cells[0].value == 0 else ""
-            year = "" if entity.name.startswith(f"{self.c.year}年") else f"{self.c.year}年"
-            shown = entity.name.removeprefix("其中：").removeprefix("其中:")
-            # a column under a heading is only that heading's part: say which (基本支出/公用经费/商品和服务支出)
-            where = f"（{cells[0].table}“{cells[0].column}”栏）" if entity.kind == "measure" and "/" in cells[0].column else ""
-            text = (f"{year}{scope}{shown}{'' if shown.endswith('预算') else '预算'} {amount_text(f)}{where}{zero}。"
-                    + self._parts_text(entity, unit))
-            return self.answer(text, self._suggest(entity))
+        text = self._one_cell_text(entity, unit, cells[0]) if len(cells) == 1 else self._rows_text(entity, unit, cells)
+        return self.answer(text, self._suggest(entity))
+
+    def _targets(self) -> tuple[list[Mention], Entity | None]:
+        """The mentions a figure question is about, and the unit it is scoped to."""
+        targets = [m for m in self.q.mentions if m.entity.kind != "unit"]
+        if len(targets) > 1:  # 工会经费总计: the total of that item, not the budget's total
+            targets = [m for m in targets if not (m.entity.kind == "measure" and m.entity.name in TOTALS)] or targets
+        if targets:
+            return targets, self.scope_unit()
+        return [m for m in self.q.mentions if m.entity.kind == "unit"], None
+
+    def _nothing_named(self) -> Answer:
+        """No name linked: the whole budget, a name several things share, a heading, a narrative figure."""
+        words = self.q.words
+        if words in self.c.lexicon.phrases.whole_budget or (not words and "amount_words" in self.q.flags):
+            return self.figure_answer_of(self.measure_entity("收支总计"))
+        found = self.partial_name_clarify() or self.section_answer() or self.sentence_answer(labelled=True)
+        if found is not None:
+            return found
+        if words and not any(ch.isdigit() for ch in words):
+            return self.not_found(f"这份预算没有单列“{words}”的数字。")
+        return self.not_found("没有在这份预算中找到你问的项目或科目。")
+
+    def _no_cells(self, entity: Entity, unit: Entity | None) -> Answer:
+        """A thing no table holds a figure of (for that unit): another unit's project, a derivable figure, prose."""
+        if unit and entity.kind == "project":
+            owner = self.c.project_row(entity.name)["unit_name"]
+            return self.not_found(f"“{entity.name}”是{owner}的项目，不属于{unit.name}。")
+        derived = self.derived_value(entity, unit) if unit else None
+        if derived is not None:
+            self.remember(entity, unit)
+            return self.answer(f"公开表格没有按单位列出{entity.name}；按表中数推算，{self.c.year}年{derived[2]}为 {derived[1]}。")
+        if unit:
+            return self.not_found(f"公开表格没有按单位列出“{entity.name}”，只能回答全部门的数字。")
+        return self.sentence_answer() or self.not_found(f"这份预算里没有“{entity.name}”的对应数字。")
+
+    def _one_cell_text(self, entity: Entity, unit: Entity | None, cell: Cell) -> str:
+        f = self.fig(cell)
+        scope = unit.name if unit else ""
+        zero = "（表中为 0，即本年没有这项预算）" if cell.value == 0 else ""
+        year = "" if entity.name.startswith(f"{self.c.year}年") else f"{self.c.year}年"
+        shown = entity.name.removeprefix("其中：").removeprefix("其中:")
+        # a column under a heading is only that heading's part: say which (基本支出/公用经费/商品和服务支出)
+        where = f"（{cell.table}“{cell.column}”栏）" if entity.kind == "measure" and "/" in cell.column else ""
+        said = f"{year}{scope}{shown}{'' if shown.endswith('预算') else '预算'} {amount_text(f)}{where}{zero}。"
+        return said + self._parts_text(entity, unit)
+
+    def _rows_text(self, entity: Entity, unit: Entity | None, cells: list[Cell]) -> str:
         total, target = self.add_up(cells)
         lines = [f"· {c.row}（{c.table} 第{c.line}行）：{show(convert(c.value, c.unit, target))} {target}" for c in cells]
         scope = unit.name if unit else ""
-        text = f"{scope}“{entity.name}”在{cells[0].table}中有 {self.count(len(cells), '行', cells[0].table, '匹配行')} 行，合计 {show(total)} {target}：\n" + "\n".join(lines)
-        return self.answer(text, self._suggest(entity))
+        n = self.count(len(cells), "行", cells[0].table, "匹配行")
+        return f"{scope}“{entity.name}”在{cells[0].table}中有 {n} 行，合计 {show(total)} {target}：\n" + "\n".join(lines)
 
     def figure_answer_of(self, entity: Entity) -> Answer:
         self.q = replace(self.q, mentions=(link_of(entity),))

@@ -48,29 +48,35 @@ def _latest(catalogs: list[Catalog]) -> list[Catalog]:
     return list(newest.values())
 
 
-def resolve(text: str, years: list[int], catalogs: list[Catalog], current: int | None) -> Scope:
-    """The documents `text` is about; `main` None when several are loaded and nothing says which."""
-    in_city = [c for c in catalogs if any(n in text for n in c.city_names)] or catalogs
-    named = _named(text, in_city)
-    departments = list(dict.fromkeys(c.department for c in named))
-    dated = [c for c in (named or in_city) if c.year in years]
-    if len(departments) >= 2:  # 公安局和信访局的人员经费
-        chosen = [next((c for c in dated if c.department == d), None) or max(
-            (c for c in catalogs if c.department == d), key=lambda c: c.year) for d in departments]
-        return Scope(chosen[0], tuple(chosen))
-    pool = [c for c in catalogs if c.department in departments] if departments else in_city
-    if not departments and len(set(years)) >= 2:  # 2024年比2023年: the department loaded in both years
-        both = {c.department for c in pool if sum(d.department == c.department and d.year in years for d in pool) >= 2}
-        here = next((c.department for c in pool if c.doc_id == current and c.department in both), None)
-        if here or len(both) == 1:
-            pool = [c for c in pool if c.department == (here or next(iter(both)))]
-    years_loaded = sorted({c.year for c in pool if c.year in years})
-    if len({c.department for c in pool}) == 1 and len(years_loaded) >= 2:  # 2024年比2023年增长多少
-        pair = sorted((c for c in pool if c.year in years_loaded[-2:]), key=lambda c: c.year)
-        return Scope(pair[-1], tuple(pair))
-    if not departments and _ACROSS.search(text) and len({c.department for c in pool}) >= 2:
-        everyone = _latest(pool)  # 哪个部门三公经费最多
-        return Scope(everyone[0], tuple(everyone))
+def _departments(named: list[Catalog], catalogs: list[Catalog], years: list[int]) -> Scope:
+    """公安局和信访局的人员经费: each department named, in the year asked or its newest."""
+    dated = [c for c in named if c.year in years]
+    chosen = [next((c for c in dated if c.department == d), None)
+              or max((c for c in catalogs if c.department == d), key=lambda c: c.year)
+              for d in dict.fromkeys(c.department for c in named)]
+    return Scope(chosen[0], tuple(chosen))
+
+
+def _in_both_years(pool: list[Catalog], years: list[int], current: int | None) -> list[Catalog]:
+    """2024年比2023年 naming no department: the one loaded in both years (the conversation's, if it is)."""
+    both = {c.department for c in pool if sum(d.department == c.department and d.year in years for d in pool) >= 2}
+    here = next((c.department for c in pool if c.doc_id == current and c.department in both), None)
+    if here or len(both) == 1:
+        return [c for c in pool if c.department == (here or next(iter(both)))]
+    return pool
+
+
+def _two_years(pool: list[Catalog], years: list[int]) -> Scope | None:
+    """One department in two of the years named: the older and the newer document."""
+    loaded = sorted({c.year for c in pool if c.year in years})
+    if len({c.department for c in pool}) != 1 or len(loaded) < 2:
+        return None
+    pair = sorted((c for c in pool if c.year in loaded[-2:]), key=lambda c: c.year)
+    return Scope(pair[-1], tuple(pair))
+
+
+def _one(pool: list[Catalog], years: list[int], current: int | None) -> Scope:
+    """One document: the only one, the conversation's, or None to ask which."""
     dated = [c for c in pool if c.year in years] or pool
     if len(dated) == 1:
         return Scope(dated[0])
@@ -78,3 +84,22 @@ def resolve(text: str, years: list[int], catalogs: list[Catalog], current: int |
     if here is not None:
         return Scope(here)
     return Scope(dated[0] if len({(c.department, c.year) for c in dated}) == 1 else None)
+
+
+def resolve(text: str, years: list[int], catalogs: list[Catalog], current: int | None) -> Scope:
+    """The documents `text` is about; `main` None when several are loaded and nothing says which."""
+    in_city = [c for c in catalogs if any(n in text for n in c.city_names)] or catalogs
+    named = _named(text, in_city)
+    departments = set(c.department for c in named)
+    if len(departments) >= 2:
+        return _departments(named, catalogs, years)
+    pool = [c for c in catalogs if c.department in departments] if departments else in_city
+    if not departments and len(set(years)) >= 2:
+        pool = _in_both_years(pool, years, current)
+    pair = _two_years(pool, years)
+    if pair is not None:  # 2024年比2023年增长多少
+        return pair
+    if not departments and _ACROSS.search(text) and len({c.department for c in pool}) >= 2:
+        everyone = _latest(pool)  # 哪个部门三公经费最多
+        return Scope(everyone[0], tuple(everyone))
+    return _one(pool, years, current)

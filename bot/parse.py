@@ -18,7 +18,7 @@ from bot.understand import Mention, Parse
 
 TOTALS = ("收支总计", "本年收入合计", "本年支出合计")  # measures that are the budget's totals
 # The role words of knowledge/operators.toml [roles] this parser reads (checked at start-up).
-ROLES = ("among", "amount_words", "asks_amount", "compared_with", "count_noun", "counted", "each", "econ_scheme",
+ROLES = ("among", "amount_words", "asks_amount", "asks_what", "code_words", "compared_with", "last_year", "count_noun", "counted", "each", "econ_scheme",
          "exclude", "func_scheme", "gov_scheme", "joined", "largest", "levels", "name_filter", "narrative_counts",
          "ordered_total", "projects", "projects_counted", "pronoun", "share_noise", "share_split", "smallest", "table",
          "total_words", "unit_rows", "units_word", "whole_order", "whole_words", "within")
@@ -83,37 +83,43 @@ class Parser:
 
     # ----- the whole query -------------------------------------------------------------
     def query(self, intent_override: str | None = None, documents: tuple[int, ...] = ()) -> Query:
-        operation, score, others = choose_operation(self.text, self.lex)
-        operation = intent_override or operation
-        years = tuple(self.p.years)
-        previous_asked = re.search(r"去年|上年(?!结转)|上一年", self.p.text)
-        if previous_asked and operation not in ("change", "reason"):
-            years += (self.c.year - 1,)
-        if operation == "rank" and self.has("joined") and len([e for e, _ in self.pairs() if e.kind != "unit"]) == 2:
-            operation = "difference"  # A和B哪个多: the two named, not the whole row set
-        asks_last_year = self.c.year - 1 in self.p.years and self.c.year not in self.p.years and not self.has("compared_with")
-        if operation == "change" and asks_last_year and self.has("asks_amount"):
-            operation = "previous"  # 按增加额推算，2023年预算是多少
-        if self.c.year - 1 in years and operation not in ("change", "reason") and not documents:
-            operation = "previous"  # a figure of the year compared with: from the narrative, or not at all
+        cued, score, others = choose_operation(self.text, self.lex)
+        operation = self.refine(intent_override or cued, documents)
         words = self.words()
-        if operation == "code" and not _CODE.search(self.p.text) and not re.search(r"编码|代码", self.p.text) and self.terms():
-            operation = "definition"
-        if operation == "value" and re.search(r"是什么\??$|是啥\??$", self.p.text) and self.terms() and not _CODE.search(self.p.text):
-            operation = "definition"
         operands = self.operands(operation)
         needs_rows = operation != "share" or any(o.top for o in operands)  # a share reads rows only for 最大的N个
-        rows = self.rows(operation) if needs_rows else None
         unnamed = self.unnamed()
-        absent = next((what for pattern, what in self.lex.operators.absent if pattern.search(unnamed)), None)
         return Query(
-            operation=operation, operands=operands, rows=rows, order=self.order(),
-            document=self.c.doc_id, documents=documents, years=years, display_unit=self.p.unit, absent=absent, out_of_scope=self.p.out_of_scope,
-            words=words, word_parts=tuple(_PARTS.split(words)), table=self.table(), scheme=self.scheme(), level=self.level(), counted=self.counted(), noun=self.noun(),
-            asks_amount=self.has("asks_amount"), mentions=tuple(self.p.mentions), confidence=min(1.0, score / 5) if score else 0.5,
-            alternatives=others, codes=tuple(_CODE.findall(self.p.text)), flags=self.flags(),
-            unknown=self.unknown(unnamed),
+            operation=operation, operands=operands, rows=self.rows(operation) if needs_rows else None, order=self.order(),
+            document=self.c.doc_id, documents=documents, years=self.years(operation), display_unit=self.p.unit,
+            absent=next((what for pattern, what in self.lex.operators.absent if pattern.search(unnamed)), None),
+            out_of_scope=self.p.out_of_scope, words=words, word_parts=tuple(_PARTS.split(words)), table=self.table(),
+            scheme=self.scheme(), level=self.level(), counted=self.counted(), noun=self.noun(),
+            asks_amount=self.has("asks_amount"), mentions=tuple(self.p.mentions),
+            confidence=min(1.0, score / 5) if score else 0.5, alternatives=others,
+            codes=tuple(_CODE.findall(self.p.text)), flags=self.flags(), unknown=self.unknown(unnamed),
         )
+
+    def years(self, operation: str) -> tuple[int, ...]:
+        """The years named, and the year before when 去年/上年 asks for its figure."""
+        if self.has("last_year", self.p.text) and operation not in ("change", "reason"):
+            return tuple(self.p.years) + (self.c.year - 1,)
+        return tuple(self.p.years)
+
+    def refine(self, operation: str, documents: tuple[int, ...]) -> str:
+        """What the structure says beyond the cues: two things named, the year asked, a glossary word."""
+        if operation == "rank" and self.has("joined") and len([e for e, _ in self.pairs() if e.kind != "unit"]) == 2:
+            return "difference"  # A和B哪个多: the two named, not the whole row set
+        asks_last_year = self.c.year - 1 in self.p.years and self.c.year not in self.p.years and not self.has("compared_with")
+        if operation == "change" and asks_last_year and self.has("asks_amount"):
+            return "previous"  # 按增加额推算，2023年预算是多少
+        if self.c.year - 1 in self.years(operation) and operation not in ("change", "reason") and not documents:
+            return "previous"  # a figure of the year compared with: from the narrative, or not at all
+        coded = bool(_CODE.search(self.p.text))
+        if self.terms() and not coded and ((operation == "code" and not self.has("code_words"))
+                                           or (operation == "value" and self.has("asks_what"))):
+            return "definition"  # 政府采购是什么: a glossary word
+        return operation
 
     def unnamed(self) -> str:
         """The question with its linked names blanked out: attribute words inside a name do not count."""
