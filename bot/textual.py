@@ -37,14 +37,8 @@ class TextAnswers:
 
         `labelled`: only sentences where the asked words name one of the sentence's numbers (a
         question for an amount must not be answered by a sentence that merely mentions the word)."""
-        key = self.q.words
-        if len(key) < 2 and self._focus_terms():
-            key = ""  # one stray character next to a named subject says nothing
-        whole = len(key) < 2 or key in self.c.lexicon.phrases.whole_budget  # 为什么预算涨了: the budget's totals
-        focus = self._focus_terms() or ([norm("收入总计"), norm("支出总计")] if change and whole else [])
-        key = "" if change and whole and not self._focus_terms() else key
-        counted = self.q.counted
-        if not focus and len(key) < (1 if counted else 2):
+        key, focus = self._sought(change)
+        if not focus and len(key) < (1 if self.q.counted else 2):
             return None
         parts = ([k for k in self.q.word_parts if k] or [key]) if key == self.q.words else [key]
         named = {a for m in self.q.mentions if m.entity.kind != "unit" for a in (*m.entity.aliases, norm(m.entity.name)) if len(a) >= 2}
@@ -52,26 +46,52 @@ class TextAnswers:
         for line, heading, sentence, paragraph, context in self.c.sentences:
             if labelled and not self._names_a_number(line, sentence, parts):
                 continue
-            if change and named and not (prose.states_change(paragraph) and any(
-                    any(a in norm(f["label"]) for a in named) for f in self.c.narrative_by_line.get(line, ()))):
+            if change and named and not self._states_change_of(line, paragraph, named):
                 continue  # a change is only read where the narrative states that very figure
-            f_score = max((fuzz.partial_ratio(t, context) for t in focus), default=0)
-            k_sentence = sum(fuzz.partial_ratio(k, norm(heading + sentence)) for k in parts) / len(parts) if key else 0
-            k_paragraph = sum(fuzz.partial_ratio(k, context) for k in parts) / len(parts) if len(parts) > 1 else 0
-            whole = k_paragraph - 5 > k_sentence  # the parts asked for stand in different sentences
-            k_score = max(k_sentence, k_paragraph - 5)
-            score = (f_score + k_score) / 2 if focus and key else max(f_score, k_score)
-            if counted:
-                score += 20 if prose.counts(sentence, counted) else -20
-            if change:
-                score += 15 if prose.states_change(sentence) else -25
-            if why:
-                score += 15 if "原因" in paragraph else -25
-            if self.q.asks_amount and prose.has_number(sentence):
-                score += 5
+            score, whole = self._sentence_score(key, parts, focus, heading, sentence, context)
+            score += self._bonus(change, why, sentence, paragraph)
             if score > best_score:
                 best, best_score = (line, heading, paragraph if whole else sentence, paragraph), score
         return best if best_score >= SENTENCE_CUTOFF else None
+
+    def _sought(self, change: bool) -> tuple[str, list[str]]:
+        """(words, focus terms) a narrative search looks for; the budget's totals for a change of the budget."""
+        key = self.q.words
+        focus = self._focus_terms()
+        if len(key) < 2 and focus:
+            key = ""  # one stray character next to a named subject says nothing
+        whole = len(key) < 2 or key in self.c.lexicon.phrases.whole_budget  # 为什么预算涨了: the budget's totals
+        if change and whole and not focus:
+            return "", [norm("收入总计"), norm("支出总计")]
+        return key, focus
+
+    def _states_change_of(self, line: int, paragraph: str, named: set[str]) -> bool:
+        return prose.states_change(paragraph) and any(
+            any(a in norm(f["label"]) for a in named) for f in self.c.narrative_by_line.get(line, ()))
+
+    @staticmethod
+    def _sentence_score(key: str, parts: list[str], focus: list[str], heading: str, sentence: str,
+                        context: str) -> tuple[float, bool]:
+        """(similarity of a sentence to what is sought, whether the parts asked stand in different sentences)."""
+        f_score = max((fuzz.partial_ratio(t, context) for t in focus), default=0)
+        k_sentence = sum(fuzz.partial_ratio(k, norm(heading + sentence)) for k in parts) / len(parts) if key else 0
+        k_paragraph = sum(fuzz.partial_ratio(k, context) for k in parts) / len(parts) if len(parts) > 1 else 0
+        k_score = max(k_sentence, k_paragraph - 5)
+        score = (f_score + k_score) / 2 if focus and key else max(f_score, k_score)
+        return score, k_paragraph - 5 > k_sentence
+
+    def _bonus(self, change: bool, why: bool, sentence: str, paragraph: str) -> float:
+        """What the kind of question adds: a count asked, a change, a reason, an amount."""
+        bonus = 0.0
+        if self.q.counted:
+            bonus += 20 if prose.counts(sentence, self.q.counted) else -20
+        if change:
+            bonus += 15 if prose.states_change(sentence) else -25
+        if why:
+            bonus += 15 if "原因" in paragraph else -25
+        if self.q.asks_amount and prose.has_number(sentence):
+            bonus += 5
+        return bonus
 
     def _names_a_number(self, line: int, sentence: str, parts: list[str]) -> bool:
         return any(f["line"] == line and f["clause"] in sentence and any(
@@ -193,44 +213,57 @@ class TextAnswers:
 
     def performance_answer(self) -> Answer:
         """Targets of 绩效: a project's indicator group, or the department's indicators by name."""
-        projects = self.q.of("project")
-        focus = self.state.focus or {}
-        if not projects and focus.get("kind") == "project" and (len(self.q.words) < 2 or self.q.level or self.q.operation == "count"):
-            projects = [e for e in self.c.entities if e.kind == "project" and e.name == focus["name"]]  # 它的满意度指标
+        project = self._indicator_project()
+        rows = self.c.indicators(project.name if project else None)
         named = {e.name for e in self.q.of("indicator")}
-        rows = self.c.indicators(projects[0].name if projects else None)
-        if named and not projects:
+        if named and not project:
             return self.answer(f"{self.c.department}整体绩效目标：\n" + "\n".join(
                 self._indicator_lines([r for r in rows if r["name"] in named])))
-        if projects and not rows:
-            return self.unlinked_indicators(projects[0].name)
+        if project and not rows:
+            return self.unlinked_indicators(project.name)
         said = self.q.words
-        key = said
-        for word in ("项目", "绩效", "要完成", "要开展", "完成", "开展", "要"):
-            key = key.replace(word, "")
-        if not projects and len(said) >= 2 and not any(said in norm(r["name"]) for r in rows):
-            if any(said in norm(s[2]) for s in self.c.sentences):
-                found = self.sentence_answer()
-                if found is not None:
-                    return found
-            found = self.section_answer()
+        if not project and len(said) >= 2 and not any(said in norm(r["name"]) for r in rows):
+            found = self._indicator_prose(said)  # 开展文明单位活动几次: the narrative says it
             if found is not None:
                 return found
-        if projects:
-            level = self.q.level
-            picked = [r for r in rows if level and r["level1"].startswith(level)] if level else []
-            picked = picked or [r for r in rows if len(key) >= 2 and fuzz.partial_ratio(key, norm(r["name"] + r["value"])) >= 75] or rows
-        else:
-            scored = [(fuzz.partial_ratio(said, norm(r["name"])) if len(said) >= 2 else 0, r) for r in rows]
-            best = max((s for s, _ in scored), default=0)
-            picked = [r for s, r in scored if s == best and s >= 70]
+        picked = self._project_indicators(rows) if project else self._named_indicators(rows, said)
         if not picked:
             return self.sentence_answer() or self.not_found("没有找到这个绩效指标。")
-        lines = self._indicator_lines(picked)
+        if project:
+            self.remember(project)
+        head = f"“{project.name}”的绩效指标" if project else f"{self.c.department}整体绩效目标"
+        return self.answer(head + "：\n" + "\n".join(self._indicator_lines(picked)))
+
+    def _indicator_project(self):
+        """The project whose targets are asked: named, or the one just answered (它的满意度指标)."""
+        projects = self.q.of("project")
         if projects:
-            self.remember(projects[0])
-        head = f"“{projects[0].name}”的绩效指标" if projects else f"{self.c.department}整体绩效目标"
-        return self.answer(head + "：\n" + "\n".join(lines))
+            return projects[0]
+        focus = self.state.focus or {}
+        if focus.get("kind") == "project" and (len(self.q.words) < 2 or self.q.level or self.q.operation == "count"):
+            return self.c.find("project", focus["name"])
+        return None
+
+    def _indicator_prose(self, said: str) -> Answer | None:
+        if any(said in norm(s[2]) for s in self.c.sentences):
+            found = self.sentence_answer()
+            if found is not None:
+                return found
+        return self.section_answer()
+
+    def _project_indicators(self, rows: list) -> list:
+        """A project's indicators of the level asked (成本/产出/效益/满意度), or those the words name, or all."""
+        level = self.q.level
+        picked = [r for r in rows if r["level1"].startswith(level)] if level else []
+        key = self.c.lexicon.phrases.indicator_noise.sub("", self.q.words)
+        return picked or [r for r in rows if len(key) >= 2 and fuzz.partial_ratio(key, norm(r["name"] + r["value"])) >= 75] or rows
+
+    @staticmethod
+    def _named_indicators(rows: list, said: str) -> list:
+        """The department's indicators whose names are nearest the words asked."""
+        scored = [(fuzz.partial_ratio(said, norm(r["name"])) if len(said) >= 2 else 0, r) for r in rows]
+        best = max((s for s, _ in scored), default=0)
+        return [r for s, r in scored if s == best and s >= 70]
 
     def _indicator_lines(self, rows: list) -> list[str]:
         """One line per indicator; its numbers become figures read from the indicator's row."""
