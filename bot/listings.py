@@ -73,22 +73,15 @@ class Listings:
         return label, [(n, c) for n, c, _ in self.c.projects(unit.code if unit else None, kind)]
 
     def rank_answer(self) -> Answer:
-        found = self.collection()
-        if found is None:
-            found = ("项目", [(n, c) for n, c, _ in self.c.projects()])
-        what, items = found
+        """The rows in order of amount: the largest or smallest, the N-th, the first N (ties kept), or all."""
+        what, items = self.collection() or ("项目", [(n, c) for n, c, _ in self.c.projects()])
         if not items:
             return self.not_found("没有可排序的数据。")
         order = self.q.order
-        smallest = not order.descending
-        ordered = list(reversed(items)) if smallest else items
+        ordered = items if order.descending else list(reversed(items))
         self.remember_list(ordered)
-        nth = order.nth
-        n = len(ordered) if order.whole else max(nth or order.top or 1, 1)
-        picked = ordered[n - 1:n] if nth else ordered[:n]
-        if picked and not order.whole:  # ties with the last one picked are kept, never cut off
-            last = picked[-1][1].value
-            picked += [row for row in ordered[ordered.index(picked[-1]) + 1:] if row[1].value == last]
+        n = len(ordered) if order.whole else max(order.nth or order.top or 1, 1)
+        picked = self._ranked(ordered, n)
         if not picked:
             return self.answer(f"{what}共 {self.count(len(ordered), '个', ordered[0][1].table, what)} 个，没有第 {n} 个。")
         lines = [f"{ordered.index((name, c)) + 1}. {name}：{self.fig(c).value} {self.unit or c.unit}" for name, c in picked]
@@ -96,16 +89,28 @@ class Listings:
         if first is not None:  # 它是哪个单位的: the one just named
             self.remember(first)
         if len(picked) > 1 and order.total:
-            target = self.unit or picked[0][1].unit
-            values = [convert(c.value, c.unit, target) for _, c in picked]
-            self.figures.append(computed(sum(values), target, " + ".join(show(v) for v in values)))
-            lines.append(f"合计 {show(sum(values))} {target}")
-        tied = "（有并列）" if len(picked) > (1 if nth else n) else ""
-        if nth or n == 1:
-            head = f"{what}中金额{'第 ' + self.count(n, '名', None, '名次') + ' 位' if nth else ('最少' if smallest else '最多')}的是{tied}"
-        else:
-            head = f"{what}中金额{'最少' if smallest else '最多'}的前 {self.count(n, '个', None, '列出的名次')} 个{tied}"
-        return self.answer(head + "：\n" + "\n".join(lines), ["前三大项目", "哪个项目最少", "有几个项目"])
+            lines.append(self.total_line(picked).strip().rstrip("。"))
+        return self.answer(self._rank_head(what, n, len(picked)) + "：\n" + "\n".join(lines),
+                           ["前三大项目", "哪个项目最少", "有几个项目"])
+
+    def _ranked(self, ordered: list[tuple[str, Cell]], n: int) -> list[tuple[str, Cell]]:
+        """The N-th row or the first N, with the rows tied with the last one picked (never cut off)."""
+        order = self.q.order
+        picked = ordered[n - 1:n] if order.nth else ordered[:n]
+        if picked and not order.whole:
+            last = picked[-1][1].value
+            picked += [row for row in ordered[ordered.index(picked[-1]) + 1:] if row[1].value == last]
+        return picked
+
+    def _rank_head(self, what: str, n: int, shown: int) -> str:
+        order = self.q.order
+        tied = "（有并列）" if shown > (1 if order.nth else n) else ""
+        word = "最多" if order.descending else "最少"
+        if order.nth:
+            return f"{what}中金额第 {self.count(n, '名', None, '名次')} 位的是{tied}"
+        if n == 1:
+            return f"{what}中金额{word}的是{tied}"
+        return f"{what}中金额{word}的前 {self.count(n, '个', None, '列出的名次')} 个{tied}"
 
     def list_answer(self) -> Answer:
         named = [o for o in self.q.operands if o.subject is not None]
