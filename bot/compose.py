@@ -198,6 +198,9 @@ class Composer(Computations, Listings, TextAnswers, Across):
         targets = [m for m in self.q.mentions if m.entity.kind != "unit"]
         if len(targets) > 1:  # 工会经费总计: the total of that item, not the budget's total
             targets = [m for m in targets if not (m.entity.kind == "measure" and m.entity.name in TOTALS)] or targets
+        named = {o.subject for o in self.q.operands if o.subject is not None}
+        if named and len(targets) > 1:  # 特定目标类项目支出: the parser kept 特定目标类 and left 项目支出 as its qualifier
+            targets = [m for m in targets if m.entity in named or m.entity.kind != "measure"] or targets
         if targets:
             return targets, self.scope_unit()
         return [m for m in self.q.mentions if m.entity.kind == "unit"], None

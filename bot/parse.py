@@ -177,7 +177,7 @@ class Parser:
 
     def flags(self) -> frozenset[str]:
         """Role words present, for executors that need to know a side said "项目" or "几个单位"."""
-        names = ("each", "projects", "amount_words", "unit_rows", "narrative_counts", "projects_counted", "exclude", "within",
+        names = ("each", "joined", "projects", "amount_words", "unit_rows", "narrative_counts", "projects_counted", "exclude", "within",
                  "units_word")
         return frozenset(n for n in names if self.has(n, self.p.text))  # words present, inside names too
 
@@ -196,7 +196,7 @@ class Parser:
             if operation == "check" and len(named) == 1 and unknown:  # 机构运转经费和公用经费是不是同一个数
                 named = (Operand("item", measure=unknown[0]),) + named
             return named
-        named = self.pairs(most=10 if operation in ("sum", "check") else 2)
+        named = self.pairs(most=10 if operation in ("sum", "check") else 2, qualifying=operation in ("value", "sum"))
         if recalled is not None and len(named) < 2:
             return (Operand("recall", top=recalled),)
         role = {"difference": ("left", "right"), "ratio": ("left", "right")}.get(operation)
@@ -212,7 +212,7 @@ class Parser:
         deepest = [m for m in measures if not any(self.inside(o, m) for o in measures if o != m)]
         return tuple(Operand("item", subject=rows[0], measure=m) for m in dict.fromkeys(deepest))
 
-    def pairs(self, most: int = 2) -> list[tuple[Entity, Entity | None]]:
+    def pairs(self, most: int = 2, qualifying: bool = False) -> list[tuple[Entity, Entity | None]]:
         """What a comparison or sum is over: each unit with the measure said after it, or the named things.
         A total (合计, 收支总计) named beside items is the sum asked for, not one more item; a code names
         the same thing as the words beside it (工资福利支出（50501）)."""
@@ -226,6 +226,9 @@ class Parser:
         if len(units) >= 2:
             measure = others[0] if others else None
             return [(measure, u) if measure else (u, None) for u in units[:most]]
+        if qualifying and not self.has("joined"):  # 特定目标类项目支出(合计): 项目支出 only says which 特定目标类
+            others = [e for e in others if not (e.kind == "measure" and any(
+                o.kind == "measure" and o is not e and self.inside(o.name, e.name) for o in others))]
         within = self.roles["within"].search(self.text)
         container = [m.entity for m in self.p.mentions if within and m.start + len(m.text) <= within.start()]
         if within and len(others) - len(container) >= 2 and all(e.kind == "measure" for e in container):
