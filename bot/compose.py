@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from bot.across import Across
 from bot.answer import ANSWERED, CLARIFY, NOT_FOUND, Answer, Citation, Figure
-from bot.catalog import AMOUNT, ECON_TABLE, Catalog, Cell, Entity
+from bot.catalog import AMOUNT, ECON_TABLE, FUNC_TABLE, Catalog, Cell, Entity
 from bot.computations import Computations
 from bot.dialogue import Dialogue
 from bot.listings import Listings
@@ -106,6 +106,9 @@ class Composer(Computations, Listings, TextAnswers, Across):
             return self.c.func(entity.code)
         if entity.kind == "econ":
             return self.c.econ(entity.code, self.q.table or ECON_TABLE)
+        if entity.kind == "class":  # 302 商品和服务支出类: every row under the 类, in the table pointed at or its own
+            table = self.q.table or (ECON_TABLE if entity.code.startswith("3") else FUNC_TABLE)
+            return self.c.row_column(entity, table, AMOUNT)
         if entity.kind == "gov_econ":
             return self.c.select(ECON_TABLE, AMOUNT, gov_econ_code=entity.code, row_kind="item")
         if entity.kind == "row":
@@ -176,7 +179,7 @@ class Composer(Computations, Listings, TextAnswers, Across):
         crossed = self.crossed_answer()
         if crossed is not None:
             return crossed
-        by_code = [m for m in targets if m.text.isdigit() and m.entity.kind in ("func", "econ")]
+        by_code = [m for m in targets if m.text.isdigit() and m.entity.kind in ("func", "econ", "class")]
         mention = (by_code or targets)[-1]  # a code is exact; else the head noun, said last: 一般公共预算基本支出
         coded = [] if by_code else [e for e in (mention.entity, *mention.alternates) if e.kind == "func" and e.code]
         if len({e.code for e in coded}) > 1:

@@ -30,6 +30,7 @@ class Phrases:
     indicator_noise: re.Pattern
     whole_budget: tuple[str, ...]
     collections: tuple[tuple[str, re.Pattern, re.Pattern | None], ...]  # rows, pattern, unless
+    collection_tables: dict[str, str]  # a table whose rows are those of a collection
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class Operators:
     project_types: dict[str, str]
     absent: tuple[tuple[re.Pattern, str], ...]  # pattern, what the disclosure does not hold
     followup: dict[str, re.Pattern]  # words of the follow-up rules (bot/dialogue.py)
+    bounds: dict[str, re.Pattern]  # words of amount limits (bot/parse.py amount_bounds)
 
     @property
     def operations(self) -> set[str]:
@@ -77,6 +79,7 @@ def _phrases(data: dict) -> Phrases:
         whole_budget=tuple(data["whole_budget"]),
         collections=tuple((c["rows"], re.compile(c["pattern"]), re.compile(c["unless"]) if c.get("unless") else None)
                           for c in data["collection"]),
+        collection_tables={c["table"]: c["rows"] for c in data["collection"] if c.get("table")},
     )
 
 
@@ -90,6 +93,7 @@ def _operators(data: dict) -> Operators:
         project_types=dict(roles.get("project_types", {})),
         absent=tuple((re.compile(a["pattern"]), a["what"]) for a in data.get("absent", ())),
         followup={k: re.compile(v) for k, v in data["followup"].items()},
+        bounds={k: re.compile(v) for k, v in data["bounds"].items()},
     )
 
 

@@ -354,7 +354,7 @@ class Parser:
         collection of knowledge/phrases.toml whose words occur; None if none does."""
         if operation not in _OVER_ROWS:
             return None
-        bounds = amount_bounds(self.text)
+        bounds = amount_bounds(self.text, self.lex.operators.bounds)
         exclude = tuple(m.entity.name for m in self.p.mentions if self.has("exclude") and m.entity.kind == "project")
         common = {"bounds": bounds, "exclude": exclude if operation in ("rank", "list", "count", "average") else (),
                   "name_contains": self.name_filter()}
@@ -362,6 +362,9 @@ class Parser:
         if classes and not any(m.entity.kind == "project" for m in self.p.mentions):
             return RowSet("class", group=classes[0], **common)
         measures = [m.entity for m in self.p.mentions if m.entity.kind == "measure"]
+        pointed = self.lex.phrases.collection_tables.get(self.table() or "")
+        if pointed:  # 收支总表里的功能分类: the rows that table holds
+            return RowSet(pointed, unit=self.scope_unit(), **common)
         for name, pattern, unless in self.lex.phrases.collections:
             if pattern.search(self.p.text) and not (unless and unless.search(self.p.text)):
                 if name == "所属单位" and measures:
@@ -392,34 +395,40 @@ class Parser:
 
 _UNITS = {"万": "万元", "亿": "亿元", "元": "元", "万元": "万元", "亿元": "亿元"}
 _AMOUNT = r"(\d+(?:\.\d+)?)\s*(万元|亿元|万|亿|元)?"
-_BOUND_WORDS = ((r"不少于|不低于|至少|大于等于|≥|>=", "low", False), (r"不超过|不高于|至多|小于等于|≤|<=", "high", False),
-                (r"超过|大于|高于|多于|>", "low", True), (r"小于|低于|少于|不到|不足|<", "high", True),
-                (r"正好|恰好|刚好|(?<![大小])等于", "exact", False))
-_BOUND_LABEL = {("exact", False): "正好", ("low", True): "超过", ("low", False): "不少于", ("high", True): "低于", ("high", False): "不超过"}
 
 
-def amount_bounds(text: str) -> Bounds | None:
-    """The amount limits a question names: 50万以上, 超过5万元 (strictly), 低于3万元, 30万到60万之间."""
-    span = re.search(_AMOUNT + r"\s*(?:到|至|-|~|～)\s*" + _AMOUNT + r"(?:之间)?", text)
+def amount_bounds(text: str, words: dict[str, re.Pattern]) -> Bounds | None:
+    """The amount limits a question names (words of knowledge/operators.toml [bounds]): 50万以上, 超过5万元
+    (strictly), 低于3万元, 30万到60万之间, 正好2万, 5万元以下（不含）, 不为零."""
+    span = re.search(_AMOUNT + rf"\s*(?:{words['range'].pattern})\s*" + _AMOUNT + r"(?:之间)?", text)
     if span and (span.group(2) or span.group(4)):
         unit = _UNITS[span.group(4) or span.group(2)]
         low, high = Decimal(span.group(1)), Decimal(span.group(3))
         return Bounds(low, False, high, False, unit, f"{show(low)}至{show(high)}{unit}之间")
-    for words, side, strict in _BOUND_WORDS:
-        match = re.search(rf"(?:{words})\s*是?\s*" + _AMOUNT, text)
+    for side, strict, label in _SIDES:
+        match = re.search(rf"(?:{words[side + ('_strict' if strict else '')].pattern})\s*是?\s*" + _AMOUNT, text)
         if match and match.group(2):
             value, unit = Decimal(match.group(1)), _UNITS[match.group(2)]
-            label = f"{_BOUND_LABEL[(side, strict)]}{show(value)}{unit}"
-            if side == "exact":
-                return Bounds(value, False, value, False, unit, label)
-            return Bounds(value, strict, None, False, unit, label) if side == "low" else Bounds(None, False, value, strict, unit, label)
+            said = f"{label}{show(value)}{unit}"
+            low = value if side in ("low", "exact") else None
+            high = value if side in ("high", "exact") else None
+            return Bounds(low, strict and side == "low", high, strict and side == "high", unit, said)
     match = re.search(_AMOUNT + r"\s*(?:及|或)?\s*(以上|以下)", text)
     if match and match.group(2):
         value, unit = Decimal(match.group(1)), _UNITS[match.group(2)]
+        strict = bool(words["exclusive"].search(text[match.end():match.end() + 8]))  # 5万元以下（不含5万元）
+        said = f"{show(value)}{unit}{match.group(3)}{'（不含）' if strict else ''}"
         if match.group(3) == "以上":
-            return Bounds(value, False, None, False, unit, f"{show(value)}{unit}以上")
-        return Bounds(None, False, value, False, unit, f"{show(value)}{unit}以下")
+            return Bounds(value, strict, None, False, unit, said)
+        return Bounds(None, False, value, strict, unit, said)
+    if words["nonzero"].search(text):
+        return Bounds(Decimal(0), True, None, False, "万元", "金额不为零")
     return None
+
+
+BOUND_WORDS = ("low", "high", "low_strict", "high_strict", "exact", "range", "exclusive", "nonzero")
+# (side, strict, how the answer says it), tried in this order: "大于等于" before "大于", "等于" last
+_SIDES = (("low", False, "不少于"), ("high", False, "不超过"), ("low", True, "超过"), ("high", True, "低于"), ("exact", False, "正好"))
 
 
 def link_of(entity: Entity) -> Mention:

@@ -9,9 +9,10 @@ from bot.dialogue import FOLLOWUP_WORDS
 from bot.executors import EXECUTORS, STORE_WIDE
 from bot.lexicon import Lexicon
 from bot.listings import COLLECTIONS
-from bot.parse import ROLES
+from bot.parse import BOUND_WORDS, ROLES
 from bot.query import OPERATIONS
 from db.columns import column_rules
+from db.template import load_template
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +42,12 @@ def _name_problems(lexicon: Lexicon) -> list[str]:
     ops = lexicon.operators
     problems = [f"operators.toml [roles]：缺少 {name}" for name in ROLES if name not in ops.roles]
     problems += [f"operators.toml [followup]：缺少 {name}" for name in FOLLOWUP_WORDS if name not in ops.followup]
+    problems += [f"operators.toml [bounds]：缺少 {name}" for name in BOUND_WORDS if name not in ops.bounds]
     problems += [f"phrases.toml [[collection]]：没有名为“{rows}”的行集" for rows, _, _ in lexicon.phrases.collections
                  if rows not in COLLECTIONS]
+    standard = {table.name for table in load_template().tables}
+    problems += [f"phrases.toml [[collection]]：没有名为“{table}”的标准表" for table in lexicon.phrases.collection_tables
+                 if table not in standard]
     return problems
 
 
