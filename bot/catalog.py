@@ -265,6 +265,13 @@ class Catalog:
                                                               entity.name, first.column, first.line, formula)))
         return sorted(out, key=lambda x: (-x[1].value, x[0]))
 
+    def econ_rows(self) -> list[tuple[str, Cell]]:
+        """('30101 基本工资（50101）', cell) per printed row of 支出经济分类汇总表, largest first."""
+        rows = [r for r in self._facts.get((ECON_TABLE, AMOUNT), ()) if r["row_kind"] == "item" and r["econ_code"]]
+        named = [(f"{r['econ_code']} {r['row_label']}" + (f"（{r['gov_econ_code']}）" if r["gov_econ_code"] else ""), _cell(r))
+                 for r in rows]
+        return sorted(named, key=lambda x: (-x[1].value, x[0]))
+
     @cached_property
     def _projects(self) -> list[sqlite3.Row]:
         return self.conn.execute("SELECT * FROM projects WHERE document_id = ? ORDER BY fen DESC, id", (self.doc_id,)).fetchall()
@@ -293,6 +300,12 @@ class Catalog:
         words |= {norm(name) for name in self.tables}
         words |= {norm(r[0]) for r in self.conn.execute("SELECT DISTINCT name FROM indicators WHERE document_id = ?", (self.doc_id,))}
         return words
+
+    def class_of(self, entity: Entity) -> Entity | None:
+        """The 类 an overview row names (科学技术 → 206 科学技术支出), whose subjects carry the columns."""
+        if entity.kind == "class":
+            return entity
+        return next((e for e in self.entities if e.kind == "class" and e.name in (entity.name, f"{entity.name}支出")), None)
 
     def find(self, kind: str, name: str, code: str | None = None) -> Entity | None:
         return next((e for e in self.entities if e.kind == kind and e.name == name and (code is None or e.code == code)), None)

@@ -169,7 +169,7 @@ class Composer(Computations, Listings, TextAnswers, Across):
     def figure_answer(self) -> Answer:
         """The figure of the one thing asked: several things each, a row in a column, a subject, a unit."""
         several = [o for o in self.q.operands if o.subject is not None]
-        if any(o.measure for o in several) or ("each" in self.q.flags and len(several) >= 2):
+        if any(o.measure for o in several) or (self.q.flags & {"each", "both"} and len(several) >= 2):
             found = self.each_answer()  # a row in several columns, or A和B各多少
             if found is not None:
                 return found

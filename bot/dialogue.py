@@ -79,7 +79,7 @@ def restore(data: dict, catalog: Catalog) -> Query:
             bounds = Bounds(Decimal(low) if low else None, low_strict, Decimal(high) if high else None, high_strict, unit, label)
         rows = RowSet(r["dimension"], group=_entity(r["group"], catalog), unit=_entity(r["unit"], catalog),
                       project_type=r["type"], measure=r["measure"], bounds=bounds, name_contains=r["name_contains"],
-                      exclude=tuple(r["exclude"]))
+                      exclude=tuple(r["exclude"]), by_row=r["by_row"])
     mentions = tuple(Mention(e, m["said"], m["start"], m["score"]) for m in data["mentions"]
                      if (e := catalog.find(m["kind"], m["name"], m.get("code"))) is not None)
     return Query(
@@ -161,6 +161,10 @@ class Rules:
         focus = self.d.focus
         return self.c.find(focus["kind"], focus["name"]) if focus else None
 
+    def row_of(self, entity: Entity) -> Entity | None:
+        """The row a measure's column is read in: a subject, an item, or the 类 an overview row names."""
+        return entity if entity.kind in ("func", "econ", "class") else self.c.class_of(entity) if entity.kind == "row" else None
+
     def about_focus(self) -> None:
         focused = self.focused()
         if focused is None or self.p.out_of_scope or ((self.has("among") or self.has("these")) and self.d.rows):
@@ -172,9 +176,9 @@ class Rules:
             self.fill("subject", focused)
         elif self.op == "share" and self.p.text.startswith("占") and len(mentions) == 1 and mentions[0].entity is not focused:
             self.fill("part", focused)
-        elif (self.has("among") or self.has("then")) and focused.kind in ("func", "econ") and mentions and all(
+        elif (self.has("among") or self.has("then")) and self.row_of(focused) and mentions and all(
                 m.entity.kind == "measure" and self.lex.measures[m.entity.name].columns for m in mentions):
-            self.fill("subject", focused)  # 行政运行 … (其中)公用经费(呢)
+            self.fill("subject", self.row_of(focused))  # 行政运行 … (其中)公用经费(呢); 科学技术支出 … 其中人员经费
         elif self.has("then") and mentions and all(m.entity.kind == "unit" for m in mentions) \
                 and focused.kind in ("measure", "func", "econ") and self.op == "value":
             self.fill("measure", focused, at_end=True)  # 人员经费 … 那大数据中心呢

@@ -31,7 +31,7 @@ class Listings:
                 items = [(f"{code} {name}", c) for code, name, c in self.c.subjects() if code.startswith(group.code)]
             return f"{group.name}（{group.code}）下的科目", items
         readers = {"三公经费各项": self._sangong_rows, "所属单位": self._unit_rows, "支出功能分类（类）": self._class_rows,
-                   "经济科目": self.c.econ_items, "功能科目": self._subject_rows}
+                   "经济科目": self.c.econ_rows if rows.by_row else self.c.econ_items, "功能科目": self._subject_rows}
         what, items = self._project_rows() if rows.dimension == "项目" else (rows.dimension, readers[rows.dimension]())
         if rows.exclude:
             what, items = f"{what}（不含{'、'.join(rows.exclude)}）", [(n, c) for n, c in items if n not in rows.exclude]

@@ -20,7 +20,7 @@ TOTALS = ("收支总计", "本年收入合计", "本年支出合计")  # measure
 # The role words of knowledge/operators.toml [roles] this parser reads (checked at start-up).
 ROLES = ("among", "amount_words", "asks_amount", "asks_what", "code_words", "compared_with", "last_year", "count_noun", "counted", "each", "econ_scheme",
          "exclude", "func_scheme", "gov_scheme", "joined", "largest", "levels", "name_filter", "narrative_counts",
-         "ordered_total", "projects", "projects_counted", "pronoun", "share_noise", "share_split", "smallest", "table",
+         "ordered_total", "projects", "projects_counted", "pronoun", "share_noise", "share_split", "single_rows", "smallest", "table",
          "total_words", "unit_rows", "units_word", "whole_order", "whole_words", "within")
 _YEAR = re.compile(r"(?:19|20)\d{2}\s*年?")
 _NTH = re.compile(r"第(\d+)")
@@ -179,7 +179,8 @@ class Parser:
         """Role words present, for executors that need to know a side said "项目" or "几个单位"."""
         names = ("each", "joined", "projects", "amount_words", "unit_rows", "narrative_counts", "projects_counted", "exclude", "within",
                  "units_word")
-        return frozenset(n for n in names if self.has(n, self.p.text))  # words present, inside names too
+        present = {n for n in names if self.has(n, self.p.text)}  # words present, inside names too
+        return frozenset(present | ({"both"} if self.has("joined") else set()))  # A和B, outside any name
 
     # ----- operands ----------------------------------------------------------------------
     def operands(self, operation: str) -> tuple[Operand, ...]:
@@ -288,6 +289,10 @@ class Parser:
         if at >= 0 and not after and len(unnamed) >= 2 and not self.has("whole_words", rest):
             return (Operand("unknown_whole", measure=unnamed),)
         things = [e for e in before if e.kind != "unit"]
+        rows = [e for e in things if e.kind in ("func", "econ", "class")]
+        columns = [e for e in things if e.kind == "measure" and self.lex.measures[e.name].columns]
+        if not after and len(rows) == 1 and len(columns) == 1 and len(things) == 2:  # 一般公共服务其中项目支出占比
+            return Operand("part", subject=rows[0], measure=columns[0].name), Operand("whole", subject=rows[0])
         if not after and len(things) == 2 and not self.has("joined"):
             part, whole = self.part_and_whole(*things)  # A里B占多少
             before, after = [part], [whole]
@@ -357,7 +362,7 @@ class Parser:
         bounds = amount_bounds(self.text, self.lex.operators.bounds)
         exclude = tuple(m.entity.name for m in self.p.mentions if self.has("exclude") and m.entity.kind == "project")
         common = {"bounds": bounds, "exclude": exclude if operation in ("rank", "list", "count", "average") else (),
-                  "name_contains": self.name_filter()}
+                  "name_contains": self.name_filter(), "by_row": self.has("single_rows")}
         classes = [e for m in self.p.mentions for e in (m.entity, *m.alternates) if e.kind == "class"]
         if classes and not any(m.entity.kind == "project" for m in self.p.mentions):
             return RowSet("class", group=classes[0], **common)

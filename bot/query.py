@@ -56,6 +56,7 @@ class RowSet:
     bounds: Bounds | None = None
     name_contains: str | None = None  # 名称里带“系统”的
     exclude: tuple[str, ...] = ()  # names left out ("除了X")
+    by_row: bool = False  # rows as printed (单行最大的), not the rows of one code added up
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,7 @@ class Query:
                                    str(r.bounds.high) if r.bounds.high is not None else None, r.bounds.high_strict,
                                    r.bounds.unit, r.bounds.label]
             rows = {"dimension": r.dimension, "group": entity(r.group), "unit": entity(r.unit), "type": r.project_type,
-                    "measure": r.measure, "bounds": bounds, "name_contains": r.name_contains, "exclude": list(r.exclude)}
+                    "measure": r.measure, "bounds": bounds, "name_contains": r.name_contains, "exclude": list(r.exclude), "by_row": r.by_row}
         return {
             "operation": self.operation, "operands": [operand(o) for o in self.operands], "rows": rows,
             "order": dict(vars(self.order)), "document": self.document, "documents": list(self.documents),
