@@ -240,7 +240,7 @@ class TextAnswers:
         if projects:
             return projects[0]
         focus = self.state.focus or {}
-        if focus.get("kind") == "project" and (len(self.q.words) < 2 or self.q.level or self.q.operation == "count"):
+        if focus.get("kind") == "project" and not self.q.of("indicator"):  # 它的满意度指标, 要测评几个系统
             return self.c.find("project", focus["name"])
         return None
 
