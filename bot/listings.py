@@ -31,8 +31,13 @@ class Listings:
                 items = [(f"{code} {name}", c) for code, name, c in self.c.subjects() if code.startswith(group.code)]
             return f"{group.name}（{group.code}）下的科目", items
         readers = {"三公经费各项": self._sangong_rows, "所属单位": self._unit_rows, "支出功能分类（类）": self._class_rows,
-                   "经济科目": self.c.econ_rows if rows.by_row else self.c.econ_items, "功能科目": self._subject_rows}
-        what, items = self._project_rows() if rows.dimension == "项目" else (rows.dimension, readers[rows.dimension]())
+                   "功能科目": self._subject_rows}
+        if rows.dimension == "项目":
+            what, items = self._project_rows()
+        elif rows.dimension == "经济科目":
+            what, items = self._econ_rows()
+        else:
+            what, items = rows.dimension, readers[rows.dimension]()
         if rows.exclude:
             what, items = f"{what}（不含{'、'.join(rows.exclude)}）", [(n, c) for n, c in items if n not in rows.exclude]
         if rows.name_contains:
@@ -54,7 +59,7 @@ class Listings:
     def _subject_rows(self) -> list[tuple[str, Cell]]:
         """Function subjects by amount; by a measure's column when one is named (项目支出最多的科目)."""
         measure = self.c.lexicon.measures[self.q.rows.measure] if self.q.rows and self.q.rows.measure else None
-        if measure is None:
+        if measure is None or FUNC_TABLE not in measure.columns:
             return [(f"{code} {name}", c) for code, name, c in self.c.subjects()]
         rows = []
         for code, name, _ in self.c.subjects():
@@ -64,6 +69,25 @@ class Listings:
                 formula = " + ".join(str(c.value) for c in cells) if len(cells) > 1 else None
                 rows.append((f"{code} {name}（{measure.name}）", replace(cells[0], value=total, formula=formula)))
         return sorted(rows, key=lambda x: (-x[1].value, x[0]))
+
+    def _econ_rows(self) -> tuple[str, list[tuple[str, Cell]]]:
+        """Economic items by amount: as printed (单行), added up by code, or in a measure's column where it has one
+        on item rows (公用经费由哪些经济科目组成 → the 公用经费 column of 一般公共预算基本支出情况表), non-zero ones."""
+        rows = self.q.rows
+        measure = self.c.lexicon.measures[rows.measure] if rows.measure else None
+        if rows.by_row:
+            return "经济科目", self.c.econ_rows()
+        for table, columns in (measure.columns.items() if measure else ()):
+            items = []
+            for entity in (e for e in self.c.entities if e.kind == "econ"):
+                cells = self.c.row_column(entity, table, columns)
+                total = sum((c.value for c in cells), Decimal(0))
+                if cells and total:
+                    formula = " + ".join(str(c.value) for c in cells) if len(cells) > 1 else None
+                    items.append((f"{entity.code} {entity.name}", replace(cells[0], value=total, formula=formula)))
+            if items:
+                return f"{measure.name}中的经济科目", sorted(items, key=lambda x: (-x[1].value, x[0]))
+        return "经济科目", self.c.econ_items()
 
     def _project_rows(self) -> tuple[str, list[tuple[str, Cell]]]:
         rows = self.q.rows
@@ -121,7 +145,8 @@ class Listings:
         measures = self.q.of("measure")
         if "units_word" in self.q.flags and "projects" not in self.q.flags:
             return self.units_answer()
-        if measures and self.c.lexicon.measures[measures[-1].name].parts and "projects" not in self.q.flags:
+        rows_named = self.q.rows is not None and self.q.rows.dimension in ("经济科目", "功能科目")  # 由哪些经济科目组成
+        if measures and self.c.lexicon.measures[measures[-1].name].parts and "projects" not in self.q.flags and not rows_named:
             measure = measures[-1]
             lines = []
             for name in self.c.lexicon.measures[measure.name].parts:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from bot.catalog import FUNC_TABLE, Catalog, Entity, norm
+from bot.catalog import Catalog, Entity, norm
 from bot.lexicon import Lexicon
 from bot.query import Bounds, Operand, Ordering, Query, RowSet
 from bot.render import show
@@ -385,8 +385,10 @@ class Parser:
         return next((g for g in found.groups() if g), None) if found else None
 
     def ordering_measure(self, measures: list[Entity]) -> str | None:
-        """The column subjects are ordered by when one is named (项目支出最多的科目)."""
-        return next((e.name for e in measures if FUNC_TABLE in self.lex.measures[e.name].columns), None)
+        """The column rows are read in when one is named (项目支出最多的科目, 公用经费由哪些经济科目组成): the innermost
+        of nested ones (基本支出里的公用经费 → 公用经费)."""
+        named = [e.name for e in measures if self.lex.measures[e.name].columns]
+        return next((n for n in named if not any(self.inside(o, n) for o in named if o != n)), None)
 
     def project_type(self) -> str | None:
         return next((kind for word, kind in self.lex.operators.project_types.items() if word in self.p.text), None)
