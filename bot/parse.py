@@ -397,7 +397,8 @@ class Parser:
         nth = _NTH.search(self.text)
         return Ordering(descending=not self.has("smallest"), top=self.p.top,
                         nth=int(nth.group(1)) if nth else None,
-                        whole=not self.p.top and self.has("whole_order"), total=self.has("ordered_total"))
+                        whole=not self.p.top and self.has("whole_order"),
+                        total=self.has("ordered_total", self.p.text))  # 一共多少钱 asks the total even as a name
 
 
 _UNITS = {"万": "万元", "亿": "亿元", "元": "元", "万元": "万元", "亿元": "亿元"}
