@@ -315,7 +315,7 @@ class Composer(Computations, Listings, TextAnswers, Across):
         return self.section_answer() or self.sentence_answer() or self.figure_answer()
 
     def composition_answer(self) -> Answer | None:
-        """Whether a subject's money is 基本支出 or 项目支出: its row read in the columns of the budget's parts."""
+        """Whether a subject's money is 基本支出 or 项目支出 (or the two measures asked): its row read in their columns."""
         subjects = [e for e in self.q.of("func", "econ", "class")]
         focus = self.state.focus or {}
         if not subjects and focus.get("kind") in ("func", "econ"):
@@ -323,8 +323,10 @@ class Composer(Computations, Listings, TextAnswers, Across):
         if not subjects:
             return None
         entity = subjects[0]
+        asked = [e.name for e in self.q.of("measure") if self.c.lexicon.measures[e.name].columns]
+        asked = [n for n in asked if not any(self.c.lexicon.inside(o, n) for o in asked if o != n)]  # not 基本支出(情况表)
         parts = []
-        for name in self.c.lexicon.measures["收支总计"].parts:
+        for name in (asked if len(asked) >= 2 else self.c.lexicon.measures["收支总计"].parts):  # 算人员经费还是公用经费
             measure = self.c.lexicon.measures[name]
             cells = next((found for table, columns in measure.columns.items()
                           if (found := self.c.row_column(entity, table, columns))), [])

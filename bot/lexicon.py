@@ -64,6 +64,11 @@ class Lexicon:
     classes: dict[str, dict[str, str]]  # scheme (func/econ) -> 类 code -> name
     out_of_scope: tuple[tuple[re.Pattern, str], ...]  # pattern, why it is out of scope
 
+    def inside(self, name: str, whole: str) -> bool:
+        """Whether measure `name` is (a part of a part of …) measure `whole`."""
+        parent = self.measures[name].parent if name in self.measures else None
+        return parent is not None and (parent == whole or self.inside(parent, whole))
+
 
 def _read(path: Path) -> dict:
     return tomllib.loads(path.read_text(encoding="utf-8"))

@@ -349,9 +349,7 @@ class Parser:
         return a, b
 
     def inside(self, name: str, whole: str) -> bool:
-        """Whether measure `name` is (a part of a part of …) measure `whole`."""
-        parent = self.lex.measures[name].parent
-        return parent is not None and (parent == whole or self.inside(parent, whole))
+        return self.lex.inside(name, whole)
 
     # ----- row sets and order --------------------------------------------------------------
     def rows(self, operation: str) -> RowSet | None:
