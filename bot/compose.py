@@ -93,6 +93,9 @@ class Composer(Computations, Listings, TextAnswers, Across):
         tables do not split it by unit (subjects and items are department-wide)."""
         if unit is not None and entity.kind in ("func", "econ", "gov_econ", "row"):
             return []
+        twin = self.c.find("econ", entity.name) if entity.kind == "func" and self.q.table == ECON_TABLE else None
+        if twin is not None:  # 住房公积金 … 在经济分类汇总表里: the economic item of that name
+            entity = twin
         if unit is not None and entity.kind == "project":
             row = self.c.project_row(entity.name)
             return self.c.project(entity.name) if row and row["unit_code"] == unit.code else []
@@ -241,7 +244,9 @@ class Composer(Computations, Listings, TextAnswers, Across):
         shown = entity.name.removeprefix("其中：").removeprefix("其中:")
         # a column under a heading is only that heading's part: say which (基本支出/公用经费/商品和服务支出)
         where = f"（{cell.table}“{cell.column}”栏）" if entity.kind == "measure" and "/" in cell.column else ""
-        said = f"{year}{scope}{shown}{'' if shown.endswith('预算') else '预算'} {amount_text(f)}{where}{zero}。"
+        row = self.c.project_row(entity.name) if entity.kind == "project" else None
+        whose = f"（{row['unit_name']}，{row['type']}项目）" if row and row["unit_name"] and row["type"] else ""
+        said = f"{year}{scope}{shown}{whose}{'' if shown.endswith('预算') else '预算'} {amount_text(f)}{where}{zero}。"
         return said + self._parts_text(entity, unit)
 
     def _rows_text(self, entity: Entity, unit: Entity | None, cells: list[Cell]) -> str:

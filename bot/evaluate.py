@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -73,8 +74,9 @@ def check(question: dict, answer: Answer, conn=None) -> list[str]:
     for expected in question.get("figures", []):
         if decimal_or_none(expected) not in values:
             problems.append(f"缺少数字 {expected}")
+    text = unicodedata.normalize("NFKC", answer.text)
     for item in question.get("items", []):
-        if item not in answer.text:
+        if unicodedata.normalize("NFKC", item) not in text:  # 办公室（机关党委） is 办公室(机关党委)
             problems.append(f"缺少“{item}”")
     tables = question.get("table") or []
     if tables and not any(c.table in tables for c in answer.citations):

@@ -15,6 +15,9 @@ from db.money import convert
 COLLECTIONS = ("三公经费各项", "所属单位", "支出功能分类（类）", "经济科目", "功能科目", "项目")
 
 
+NAMED_IN_COUNT = 8  # a count of at most this many rows names them
+
+
 class Listings:
     """Mixin of Composer (bot/compose.py), whose building blocks it uses."""
 
@@ -132,6 +135,8 @@ class Listings:
         word = "最多" if order.descending else "最少"
         if order.nth:
             return f"{what}中金额第 {self.count(n, '名', None, '名次')} 位的是{tied}"
+        if order.whole:
+            return f"{what}按金额{'从大到小' if order.descending else '从小到大'}排列"
         if n == 1:
             return f"{what}中金额{word}的是{tied}"
         return f"{what}中金额{word}的前 {self.count(n, '个', None, '列出的名次')} 个{tied}"
@@ -242,6 +247,6 @@ class Listings:
         for _, c in items[:1]:
             self.cite(c)
         table = items[0][1].table if items else None
-        names = "、".join(n for n, _ in items) if len(items) <= 3 or self.q.order.total else ""
+        names = "、".join(n for n, _ in items) if len(items) <= NAMED_IN_COUNT or self.q.order.total else ""
         return self.answer(f"{what}共 {self.count(len(items), '个', table, what)} 个{('：' + names) if names else ''}。"
                            + self.total_line(items), ["有哪些项目", "哪个项目钱最多"])

@@ -20,7 +20,7 @@ TOTALS = ("收支总计", "本年收入合计", "本年支出合计")  # measure
 # The role words of knowledge/operators.toml [roles] this parser reads (checked at start-up).
 ROLES = ("among", "amount_words", "asks_amount", "asks_what", "code_words", "compared_with", "last_year", "count_noun", "counted", "each", "econ_scheme",
          "exclude", "func_scheme", "gov_scheme", "joined", "largest", "levels", "name_filter", "narrative_counts",
-         "ordered_total", "projects", "projects_counted", "pronoun", "share_noise", "share_split", "single_rows", "smallest", "table",
+         "in_whole", "ordered_total", "projects", "projects_counted", "pronoun", "share_noise", "share_split", "single_rows", "smallest", "table",
          "total_words", "unit_rows", "units_word", "whole_order", "whole_words", "within")
 _YEAR = re.compile(r"(?:19|20)\d{2}\s*年?")
 _NTH = re.compile(r"第(\d+)")
@@ -115,6 +115,9 @@ class Parser:
             return "previous"  # 按增加额推算，2023年预算是多少
         if self.c.year - 1 in self.years(operation) and operation not in ("change", "reason") and not documents:
             return "previous"  # a figure of the year compared with: from the narrative, or not at all
+        named = [e for e, _ in self.pairs() if e.kind in ("func", "econ", "gov_econ")]
+        if operation in ("list", "count") and self.table() and len(named) == 1 and len(self.pairs()) == 1:
+            return "value"  # 住房公积金在经济分类汇总表里分成了哪几行: that item's rows
         coded = bool(_CODE.search(self.p.text))
         if self.terms() and not coded and ((operation == "code" and not self.has("code_words"))
                                            or (operation == "value" and self.has("asks_what"))):
@@ -156,7 +159,8 @@ class Parser:
         hint = self.roles["table"].search(self.p.text)
         if not hint:
             return None
-        return next((name for name in self.c.tables if hint.group(1) in name), None)
+        said = hint.group(1)  # 在经济分类汇总(表里): the longest ending that a table's name holds
+        return next((name for i in range(len(said) - 1) for name in self.c.tables if said[i:] in name), None)
 
     def scheme(self) -> str | None:
         if self.has("gov_scheme"):
@@ -291,7 +295,8 @@ class Parser:
         things = [e for e in before if e.kind != "unit"]
         rows = [e for e in things if e.kind in ("func", "econ", "class")]
         columns = [e for e in things if e.kind == "measure" and self.lex.measures[e.name].columns]
-        if not after and len(rows) == 1 and len(columns) == 1 and len(things) == 2:  # 一般公共服务其中项目支出占比
+        if not after and len(rows) == 1 and len(columns) == 1 and len(things) == 2 and not self.has("in_whole"):
+            # 一般公共服务其中项目支出占比 (but 信息安全事务在项目支出中占比 is of the department's 项目支出)
             return Operand("part", subject=rows[0], measure=columns[0].name), Operand("whole", subject=rows[0])
         if not after and len(things) == 2 and not self.has("joined"):
             part, whole = self.part_and_whole(*things)  # A里B占多少

@@ -195,6 +195,8 @@ class TextAnswers:
             for fact in self.c.narrative:
                 if fact["line"] == p["line"]:
                     self.figures.append(Figure(fact["value"], fact["unit"], source, fact["label"], None, None, p["line"]))
+        if not numbered:  # paragraphs are no count of what they list
+            return self.answer(f"“{heading}”：\n{text}")
         n = self.count(len(items), "条", None, f"“{heading}”下的条目")
         return self.answer(f"“{heading}”共 {n} 条：\n{text}")
 
