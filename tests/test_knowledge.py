@@ -43,3 +43,15 @@ def test_synonyms_no_loaded_document_has_are_named_in_a_warning(tmp_path, caplog
     with caplog.at_level(logging.WARNING, logger="bot.validate"):
         Assistant(db, load_lexicon(KNOWLEDGE_DIR), tmp_path / "cache")
     assert "南阳市部分市级信息系统等保测评服务项目" in caplog.text  # a project only the seed has
+
+
+def test_a_question_word_is_added_by_editing_one_data_file(tmp_path):
+    """What the README's developer section says: one cue in operators.toml makes 大头 a ranking word."""
+    from tests.conftest import SEED
+
+    db = tmp_path / "seed.sqlite"
+    ingest(db, [SEED])
+    before = Assistant(db, load_lexicon(KNOWLEDGE_DIR), tmp_path / "cache").answer("哪个项目是大头", "s")
+    lexicon = knowledge_with(tmp_path, "operators.toml", 'name = "rank"\ncues = [["', 'name = "rank"\ncues = [["大头", 4], ["')
+    after = Assistant(db, lexicon, tmp_path / "cache").answer("哪个项目是大头", "s")
+    assert "72.00" not in before.text and "河南省社会保险信息系统维护项目" in after.text and "72.00" in after.text
