@@ -166,6 +166,22 @@ class Computations:
     def check_answer(self) -> Answer:
         """Whether parts add up to a whole (三公各项加起来等于合计吗, 五个功能分类加起来是否等于支出总计)
         or two figures agree: the sum is computed from the stored parts and set beside the whole."""
+        sides = self._check_sides()
+        if sides is None:
+            return self.not_found("没听明白要核对哪些数：请说出分项和合计，例如“三公经费各项加起来等于合计吗”。")
+        left, right = sides
+        if left is None or right is None:
+            return self.not_found("公开表格里缺少核对所需的数字。")
+        if left[0] == right[0]:
+            return self.answer(f"{left[2]} {left[1]}，{right[2]} {right[1]}：两者一致。")
+        gap = abs(left[0] - right[0])
+        unit_name = self.unit or right[1].split()[-1]
+        high, low = (left, right) if left[0] > right[0] else (right, left)
+        self.figures.append(computed(gap, unit_name, f"{show(high[0])} − {show(low[0])}（{high[2]} − {low[2]}）"))
+        return self.answer(f"{left[2]} {left[1]}，{right[2]} {right[1]}：两者不一致，相差 {show(gap)} {unit_name}。")
+
+    def _check_sides(self):
+        """(parts added up, whole) as (value, shown, label) pairs; None when the question names no whole."""
         named = [o.subject for o in self.q.operands if o.subject is not None]
         wholes = [e for e in named if e.kind == "measure" and (e.name in TOTALS or self.c.lexicon.measures[e.name].parts)]
         whole = wholes[-1] if wholes else None
@@ -176,23 +192,16 @@ class Computations:
         if whole is None and len(parts) == 2 and parts[1].subject is not None:
             whole, parts = parts[1].subject, parts[:1]
         if whole is None or not (parts or rows):
-            return self.not_found("没听明白要核对哪些数：请说出分项和合计，例如“三公经费各项加起来等于合计吗”。")
+            return None
         if rows:
             what, items = rows
-            left = self._total_of_cells(items, f"{what}（{len(items)} 项）") if items else None
+            n = self.count(len(items), "项", None, what)
+            shown = "：" + " + ".join(show(c.value) for _, c in items) if len(items) <= 8 else ""
+            left = self._total_of_cells(items, f"{what}（{n} 项{shown}）") if items else None
         else:
             values = [self._side(o) for o in parts]
             left = (values[0] if len(values) == 1 else self._total_of([o.subject for o in parts])) if all(values) else None
-        right = self.value_of(whole)
-        if left is None or right is None:
-            return self.not_found("公开表格里缺少核对所需的数字。")
-        if left[0] == right[0]:
-            return self.answer(f"{left[2]} {left[1]}，{right[2]} {right[1]}：两者一致。")
-        gap = abs(left[0] - right[0])
-        unit_name = self.unit or right[1].split()[-1]
-        high, low = (left, right) if left[0] > right[0] else (right, left)
-        self.figures.append(computed(gap, unit_name, f"{show(high[0])} − {show(low[0])}（{high[2]} − {low[2]}）"))
-        return self.answer(f"{left[2]} {left[1]}，{right[2]} {right[1]}：两者不一致，相差 {show(gap)} {unit_name}。")
+        return left, self.value_of(whole)
 
     def sum_answer(self) -> Answer:
         """The total of the things named (人员经费和公用经费加起来), or of the last list."""
