@@ -279,36 +279,48 @@ class Parser:
     def share_operands(self) -> tuple[Operand, ...]:
         """The words before 占 name the part, those after it the whole ("大数据中心项目支出占全部门项目支出");
         with no whole named, the part's parent measure (the executor knows the measure tree)."""
-        text = self.text
-        split = self.roles["share_split"].search(text)
-        at = split.start() if split else -1
-        before = list(dict.fromkeys(m.entity for m in self.p.mentions if at < 0 or m.start <= at))
-        after = list(dict.fromkeys(m.entity for m in self.p.mentions if at >= 0 and m.start > at))
-        rest = text[split.end():] if split else ""
+        split = self.roles["share_split"].search(self.text)
+        head, rest = (self.text[:split.start()], self.text[split.end():]) if split else (self.text, "")
+        before = list(dict.fromkeys(m.entity for m in self.p.mentions if not split or m.start <= split.start()))
+        after = self._share_whole(before, rest, split is not None)
+        if after is None:  # 占什么都没认出
+            unnamed = self.lex.phrases.question.sub("", self.roles["share_noise"].sub("", rest))
+            return (Operand("unknown_whole", measure=unnamed),)
+        within_row = self._share_within_row(before) if not after else None
+        if within_row is not None:
+            return within_row
+        things = [e for e in before if e.kind != "unit"]
+        if not after and len(things) == 2 and not self.has("joined"):
+            part, whole = self.part_and_whole(*things)  # A里B占多少
+            before, after = [part], [whole]
+        whole = self.side("whole", after, rest) if (after or self.has("projects", rest)) else Operand("whole")
+        recalled = self.recalled()
+        if recalled is not None and not before:  # 两者加起来占总支出多少: the last things asked
+            return Operand("recall", top=recalled), whole
+        return self.side("part", before, head, top=True), whole
+
+    def _share_whole(self, before: list[Entity], rest: str, split: bool) -> list[Entity] | None:
+        """What is named after 占: the budget total for 全部/总额, the part's own unit for 其; None when
+        words stand there that name nothing."""
+        after = list(dict.fromkeys(m.entity for m in self.p.mentions if split and m.start > len(self.text) - len(rest) - 1))
         if not after and not self.has("projects", rest) and self.has("total_words", rest):
             after = [self.c.find("measure", "收支总计")]  # 占全部支出的比重, 占部门支出总额
         if self.has("pronoun", rest) and not any(e.kind == "unit" for e in after):
             after = [e for e in before if e.kind == "unit"] + after  # 大数据中心的X占其项目支出: its own
         unnamed = self.lex.phrases.question.sub("", self.roles["share_noise"].sub("", rest))
-        if at >= 0 and not after and len(unnamed) >= 2 and not self.has("whole_words", rest):
-            return (Operand("unknown_whole", measure=unnamed),)
+        if split and not after and len(unnamed) >= 2 and not self.has("whole_words", rest):
+            return None
+        return after
+
+    def _share_within_row(self, before: list[Entity]) -> tuple[Operand, Operand] | None:
+        """一般公共服务其中项目支出占比: a row's part in a measure's column, of the row's total (but
+        信息安全事务在项目支出中占比 is of the department's 项目支出)."""
         things = [e for e in before if e.kind != "unit"]
         rows = [e for e in things if e.kind in ("func", "econ", "class")]
         columns = [e for e in things if e.kind == "measure" and self.lex.measures[e.name].columns]
-        if not after and len(rows) == 1 and len(columns) == 1 and len(things) == 2 and not self.has("in_whole"):
-            # 一般公共服务其中项目支出占比 (but 信息安全事务在项目支出中占比 is of the department's 项目支出)
+        if len(rows) == 1 and len(columns) == 1 and len(things) == 2 and not self.has("in_whole"):
             return Operand("part", subject=rows[0], measure=columns[0].name), Operand("whole", subject=rows[0])
-        if not after and len(things) == 2 and not self.has("joined"):
-            part, whole = self.part_and_whole(*things)  # A里B占多少
-            before, after = [part], [whole]
-        head = text[:at] if at >= 0 else text
-        recalled = self.recalled()
-        if recalled is not None and not before:  # 两者加起来占总支出多少: the last things asked
-            whole = self.side("whole", after, rest) if (after or self.has("projects", rest)) else Operand("whole")
-            return Operand("recall", top=recalled), whole
-        part = self.side("part", before, head, top=True)
-        whole = self.side("whole", after, rest) if (after or self.has("projects", rest)) else Operand("whole")
-        return part, whole
+        return None
 
     def side(self, role: str, entities: list[Entity], words: str, top: bool = False) -> Operand:
         """One side of a share: a unit's total or its part of a measure, several things added, the
@@ -317,25 +329,29 @@ class Parser:
         others = [e for e in entities if e.kind != "unit"]
         if len(others) > 1:  # 全部门项目支出: 全部门 (收支总计) only says whose
             others = [e for e in others if e.name != "收支总计"] or others
-        if units and not others and self.has("projects", words):
-            others = [self.c.find("measure", "项目支出")]
         if units:
-            subject = others[0] if others and others[0].name != "收支总计" else None
-            return Operand(role, subject=subject or units[0], unit=units[0] if subject else None)
+            return self._unit_side(role, units[0], others, words)
         if len(others) >= 2 and self.has("joined", words):
             return Operand(role, items=tuple(others))
-        if len(others) == 2 and {e.kind for e in others} & {"func", "econ"} and "measure" in {e.kind for e in others}:
-            row = next(e for e in others if e.kind in ("func", "econ"))
-            measure = next(e for e in others if e.kind == "measure")
+        row = next((e for e in others if e.kind in ("func", "econ")), None)
+        measure = next((e for e in others if e.kind == "measure"), None)
+        if len(others) == 2 and row and measure:
             return Operand(role, subject=row, measure=measure.name)
         first = self.p.top or (1 if self.has("largest", words) else None)
         if (not others or self.has("among", words)) and top and first:
             return Operand(role, top=first)
-        if not others and self.has("projects", words):
+        if others:
+            return Operand(role, subject=others[0])
+        if self.has("projects", words):
             return Operand(role, subject=self.c.find("measure", "项目支出"))
-        if not others:
-            return Operand(role, measure=self.words(words))  # a narrative amount, found by the words
-        return Operand(role, subject=others[0])
+        return Operand(role, measure=self.words(words))  # a narrative amount, found by the words
+
+    def _unit_side(self, role: str, unit: Entity, others: list[Entity], words: str) -> Operand:
+        """A unit's total, or its part of a measure (大数据中心项目支出, 大数据中心的项目)."""
+        if not others and self.has("projects", words):
+            others = [self.c.find("measure", "项目支出")]
+        subject = others[0] if others and others[0].name != "收支总计" else None
+        return Operand(role, subject=subject or unit, unit=unit if subject else None)
 
     def part_and_whole(self, a: Entity, b: Entity) -> tuple[Entity, Entity]:
         """Which of two named things is the part: "A占B" → A; "A里B占多少" → B; else the one inside the other."""
