@@ -169,19 +169,45 @@ class Rules:
         focused = self.focused()
         if focused is None or self.p.out_of_scope or ((self.has("among") or self.has("these")) and self.d.rows):
             return
-        mentions = self.p.mentions
+        for rule in (self.pointed, self.share_of, self.crossed, self.for_unit):
+            if rule(focused):
+                return
+
+    def pointed(self, focused: Entity) -> bool:
+        """它…, 表里呢, or nothing new named: the question is about the last thing answered."""
         counting_the_list = self.op == "count" and self.d.rows
-        if (not mentions and self.elliptical() and not counting_the_list) or self.has("table"):
+        if (not self.p.mentions and self.elliptical() and not counting_the_list) or self.has("table"):
             self.p.mentions[:] = []
             self.fill("subject", focused)
-        elif self.op == "share" and self.p.text.startswith("占") and len(mentions) == 1 and mentions[0].entity is not focused:
+            return True
+        return False
+
+    def share_of(self, focused: Entity) -> bool:
+        """占全部门多少 naming only the whole: the last thing answered is the part."""
+        mentions = self.p.mentions
+        if self.op == "share" and self.p.text.startswith("占") and len(mentions) == 1 and mentions[0].entity is not focused:
             self.fill("part", focused)
-        elif (self.has("among") or self.has("then")) and self.row_of(focused) and mentions and all(
+            return True
+        return False
+
+    def crossed(self, focused: Entity) -> bool:
+        """行政运行 … (其中)公用经费(呢); 科学技术支出 … 其中人员经费: that row read in the measure's column."""
+        row = self.row_of(focused)
+        mentions = self.p.mentions
+        if (self.has("among") or self.has("then")) and row and mentions and all(
                 m.entity.kind == "measure" and self.lex.measures[m.entity.name].columns for m in mentions):
-            self.fill("subject", self.row_of(focused))  # 行政运行 … (其中)公用经费(呢); 科学技术支出 … 其中人员经费
-        elif self.has("then") and mentions and all(m.entity.kind == "unit" for m in mentions) \
+            self.fill("subject", row)
+            return True
+        return False
+
+    def for_unit(self, focused: Entity) -> bool:
+        """人员经费 … 那大数据中心呢: the same measure, for the unit."""
+        mentions = self.p.mentions
+        if self.has("then") and mentions and all(m.entity.kind == "unit" for m in mentions) \
                 and focused.kind in ("measure", "func", "econ") and self.op == "value":
-            self.fill("measure", focused, at_end=True)  # 人员经费 … 那大数据中心呢
+            self.fill("measure", focused, at_end=True)
+            return True
+        return False
 
     def unit_kept(self) -> None:
         focus = self.d.focus

@@ -224,6 +224,8 @@ class Listings:
         return self.answer(f"{self.c.department}部门预算包括 {n} 个单位：\n{lines}")
 
     def count_answer(self) -> Answer:
+        """How many: of a project's targets, of what the narrative counts (辆, 台, 科室), of the units, of a
+        row set (within any amount limits), or of the rows just listed."""
         flags = self.q.flags
         project_focus = not self.q.mentions and len(self.q.words) >= 2 and (self.state.focus or {}).get("kind") == "project"
         if (self.q.of("project") or project_focus) and "projects_counted" not in flags:
@@ -236,13 +238,19 @@ class Listings:
         if "unit_rows" in flags:
             return self.units_answer()
         found = self.collection()
-        if found is None and not self.state.rows:
-            return self.enumeration_answer() or self.section_answer() or self.sentence_answer() or self.not_found("公开文件没有这个数量。")
-        if found is None and self.state.rows:
-            self.cite_list()
-            n = self.count(len(self.state.rows), "个", None, "上一回答所列项目")
-            return self.answer(f"上面列出的共 {n} 个。")
-        what, items = self.above_threshold(*(found or ("项目", [(n, c) for n, c, _ in self.c.projects()])))
+        if found is None:
+            return self._count_of_last_list() or self.enumeration_answer() or self.section_answer() \
+                or self.sentence_answer() or self.not_found("公开文件没有这个数量。")
+        return self._count_of_rows(*found)
+
+    def _count_of_last_list(self) -> Answer | None:
+        if not self.state.rows:
+            return None
+        self.cite_list()
+        return self.answer(f"上面列出的共 {self.count(len(self.state.rows), '个', None, '上一回答所列项目')} 个。")
+
+    def _count_of_rows(self, what: str, rows: list[tuple[str, Cell]]) -> Answer:
+        what, items = self.above_threshold(what, rows)
         self.remember_list(items)
         for _, c in items[:1]:
             self.cite(c)
