@@ -135,30 +135,47 @@ def understand(normalized: Normalized, catalog: Catalog, lexicon: Lexicon, token
     top = re.search(r"(?:前|第|排前|最[大小多少高低]的?)(\d+)", text)
     if top:
         parse.top = int(top.group(1))
-    covered = "".join(m.text for m in parse.mentions)
-    rest = text
-    for m in parse.mentions:
-        rest = rest.replace(m.text, " ")
-    for pattern, message in lexicon.out_of_scope:
-        if pattern.search(text) and not parse.of("indicator"):  # 决算真实性 is a target, not a 决算 question
-            parse.out_of_scope = message
-            break
+    _shortened_department(parse, catalog)
+    parse.out_of_scope = _outside(parse, catalog, lexicon, loaded)
+    return parse
+
+
+def _shortened_department(parse: Parse, catalog: Catalog) -> None:
+    """南阳市审批局: the department, shortened, named as the department."""
+    department = getattr(catalog, "department_entity", None)
+    if department is None or parse.of("unit"):
+        return
+    for short in _ORGANISATION.findall(parse.text):
+        if abbreviates(norm(short), norm(catalog.department)):
+            parse.mentions.append(Mention(department, short, parse.text.find(short), 90))
+
+
+def _outside(parse: Parse, catalog: Catalog, lexicon: Lexicon, loaded: frozenset[str]) -> str | None:
+    """Why the question is outside this document: a kind of question disclosures never answer, a year
+    not loaded, another place or body; None when it is not."""
+    text = parse.text
+    if not parse.of("indicator"):  # 决算真实性 is a target, not a 决算 question
+        message = next((message for pattern, message in lexicon.out_of_scope if pattern.search(text)), None)
+        if message:
+            return message
     other_years = [y for y in parse.years if y not in (catalog.year, catalog.year - 1) and str(y) not in loaded]
     if other_years:
-        parse.out_of_scope = f"这里只有 {catalog.year} 年的预算，没有 {other_years[0]} 年的数据。"
-    for name in sorted(loaded, key=len, reverse=True):
+        return f"这里只有 {catalog.year} 年的预算，没有 {other_years[0]} 年的数据。"
+    other = _other_body(parse, catalog, loaded)
+    return f"这里只有{catalog.department}的预算，没有“{other}”的数据。" if other else None
+
+
+def _other_body(parse: Parse, catalog: Catalog, loaded: frozenset[str]) -> str | None:
+    """A place or organisation the question names that is neither this department, its units, a
+    linked name (河南省 of 河南省社会保险信息系统维护项目) nor another loaded document."""
+    covered = "".join(m.text for m in parse.mentions)
+    rest = parse.text
+    for name in [m.text for m in parse.mentions] + sorted(loaded, key=len, reverse=True):
         rest = rest.replace(name, " ")
     places = [p for p in _PLACE.findall(rest) if p not in catalog.department and p not in covered
-              and not any(p in m.entity.name for m in parse.mentions)]  # 河南省 of 河南省社会保险信息系统维护项目
+              and not any(p in m.entity.name for m in parse.mentions)]
     known = [norm(n) for n in loaded] + [norm(catalog.department)] + [norm(u["name"]) for u in catalog.units] + [
         norm(t["department"]) for t in catalog.tables.values() if t["department"]]
-    organisations = _ORGANISATION.findall(text)
-    department = getattr(catalog, "department_entity", None)
-    for short in organisations:  # 南阳市审批局: the department, shortened
-        if department is not None and abbreviates(norm(short), norm(catalog.department)) and not parse.of("unit"):
-            parse.mentions.append(Mention(department, short, text.find(short), 90))
-    bodies = [o for o in organisations if not any(norm(o) in k or k in norm(o) or abbreviates(norm(o), k) for k in known)]
-    if places or bodies:
-        other = bodies[0] if bodies else places[0]
-        parse.out_of_scope = f"这里只有{catalog.department}的预算，没有“{other}”的数据。"
-    return parse
+    bodies = [o for o in _ORGANISATION.findall(parse.text)
+              if not any(norm(o) in k or k in norm(o) or abbreviates(norm(o), k) for k in known)]
+    return (bodies or places or [None])[0]
