@@ -231,17 +231,25 @@ class Parser:
         if len(units) >= 2:
             measure = others[0] if others else None
             return [(measure, u) if measure else (u, None) for u in units[:most]]
-        if qualifying and not self.has("joined"):  # 特定目标类项目支出(合计): 项目支出 only says which 特定目标类
-            others = [e for e in others if not (e.kind == "measure" and any(
-                o.kind == "measure" and o is not e and self.inside(o.name, e.name) for o in others))]
-        within = self.roles["within"].search(self.text)
-        container = [m.entity for m in self.p.mentions if within and m.start + len(m.text) <= within.start()]
-        if within and len(others) - len(container) >= 2 and all(e.kind == "measure" for e in container):
-            others = [e for e in others if e not in container]  # 基本支出里奖金和绩效工资比: 基本支出 says where
+        others = self._without_scope_words(others, qualifying)
         scope = self.scope_unit()
         if scope is not None and all(e in totals for e in others):
             return []  # 大数据中心一共多少钱: the unit's own total
         return [(e, scope) for e in others[:most]]
+
+    def _without_scope_words(self, others: list[Entity], qualifying: bool) -> list[Entity]:
+        """Named measures that only say where the things asked are: 特定目标类项目支出 (项目支出 qualifies,
+        when nothing joins them), 基本支出里奖金和绩效工资 (基本支出 before 里)."""
+        if qualifying and not self.has("joined"):
+            others = [e for e in others if not (e.kind == "measure" and any(
+                o.kind == "measure" and o is not e and self.inside(o.name, e.name) for o in others))]
+        within = self.roles["within"].search(self.text)
+        if not within:
+            return others
+        container = [m.entity for m in self.p.mentions if m.start + len(m.text) <= within.start()]
+        if len(others) - len(container) >= 2 and all(e.kind == "measure" for e in container):
+            return [e for e in others if e not in container]
+        return others
 
     def each_pairs(self) -> list[tuple[Entity, Entity | None]]:
         """What "A和B分别多少" names: the things after "X里/中" (X only says where), measures that contain
