@@ -44,11 +44,11 @@ class Across:
         values = [self.value_in(c) for c in (base, current)]
         label = self.asked_in(current)[0].name if self.asked_in(current)[0] else "这一项"
         if not all(values):
-            return self.not_found(f"{base.year}年或{current.year}年的公开文件里没有“{label}”的数字，无法比较。")
+            return self.not_found(self.say("growth.missing", base=base.year, current=current.year, label=label))
         (old, old_text, _), (new, new_text, _) = values
         unit = self.unit or "万元"
         if new == old:
-            return self.cross_footer(f"{label}：{current.year}年 {new_text}，{base.year}年 {old_text}；两年持平。")
+            return self.cross_footer(self.say("growth.same", label=label, current=current.year, new=new_text, base=base.year, old=old_text))
         change, word = (new - old, "增加") if new >= old else (old - new, "减少")
         formula = f"{show(new)} − {show(old)}" if new >= old else f"{show(old)} − {show(new)}"
         self.figures.append(computed(change, unit, f"{formula}（{current.year}年 − {base.year}年）"))
@@ -88,11 +88,11 @@ class Across:
         rows = self.departments()
         label = self.asked_in(self.c)[0].name if self.asked_in(self.c)[0] else "这一项"
         if len(rows) < 2:
-            return self.not_found(f"所问部门中有{label}数字的不到两个，无法比较。")
+            return self.not_found(self.say("departments.too_few", label=label))
         (a_name, a, a_text), (b_name, b, b_text) = sorted(rows[:2], key=lambda r: -r[1])
         unit = self.unit or "万元"
         self.figures.append(computed(a - b, unit, f"{show(a)} − {show(b)}（{a_name} − {b_name}）"))
-        return self.cross_footer(f"{label}：{a_name} {a_text}，{b_name} {b_text}；前者多 {show(a - b)} {unit}。")
+        return self.cross_footer(self.say("departments.difference", label=label, big=a_name, big_amount=a_text, small=b_name, small_amount=b_text, diff=show(a - b), unit=unit))
 
     def departments_sum_answer(self) -> Answer:
         rows = self.departments()
@@ -103,4 +103,4 @@ class Across:
         total = sum((r[1] for r in rows), Decimal(0))
         self.figures.append(computed(total, unit, " + ".join(show(r[1]) for r in rows)))
         lines = "\n".join(f"· {r[0]}：{r[2]}" for r in rows)
-        return self.cross_footer(f"{len(rows)} 个部门的{label}：\n{lines}\n合计 {show(total)} {unit}。")
+        return self.cross_footer(self.say("departments.sum", n=len(rows), label=label, lines=lines, total=show(total), unit=unit))

@@ -39,6 +39,10 @@ class Composer(Computations, Listings, TextAnswers, Across):
         self.citations: list[Citation] = []
 
     # ----- building blocks ------------------------------------------------------
+    def say(self, key: str, **fields) -> str:
+        """A sentence of knowledge/wording.toml, filled in."""
+        return self.c.lexicon.wording[key].format(**fields)
+
     def cite(self, cell: Cell) -> None:
         c = citation(self.c.source, cell)
         if c not in self.citations:
@@ -70,7 +74,7 @@ class Composer(Computations, Listings, TextAnswers, Across):
         named = [m.entity for m in self.q.mentions if m.entity.kind not in ("term", "indicator")]
         what = "、".join(dict.fromkeys(e.name for e in named))
         holds = f"对“{what}”，公开文件只列出预算金额（及项目的类型、所属单位和绩效目标）。" if what else ""
-        answer = self.not_found(f"部门预算公开文件不包含{self.q.absent}。{holds}")
+        answer = self.not_found(self.say("absent.result", what=self.q.absent, holds=holds))
         answer.suggestions = ([f"{named[0].name}预算多少", f"{named[0].name}的绩效目标"] if named else []) + DEFAULT_SUGGESTIONS[:1]
         return answer
 
@@ -220,21 +224,21 @@ class Composer(Computations, Listings, TextAnswers, Across):
         if found is not None:
             return found
         if words and not any(ch.isdigit() for ch in words):
-            return self.not_found(f"这份预算没有单列“{words}”的数字。")
-        return self.not_found("没有在这份预算中找到你问的项目或科目。")
+            return self.not_found(self.say("value.no_figure_for_words", words=words))
+        return self.not_found(self.say("value.nothing_named"))
 
     def _no_cells(self, entity: Entity, unit: Entity | None) -> Answer:
         """A thing no table holds a figure of (for that unit): another unit's project, a derivable figure, prose."""
         if unit and entity.kind == "project":
             owner = self.c.project_row(entity.name)["unit_name"]
-            return self.not_found(f"“{entity.name}”是{owner}的项目，不属于{unit.name}。")
+            return self.not_found(self.say("value.other_units_project", name=entity.name, owner=owner, unit=unit.name))
         derived = self.derived_value(entity, unit) if unit else None
         if derived is not None:
             self.remember(entity, unit)
-            return self.answer(f"公开表格没有按单位列出{entity.name}；按表中数推算，{self.c.year}年{derived[2]}为 {derived[1]}。")
+            return self.answer(self.say("value.derived", name=entity.name, year=self.c.year, label=derived[2], amount=derived[1]))
         if unit:
-            return self.not_found(f"公开表格没有按单位列出“{entity.name}”，只能回答全部门的数字。")
-        return self.sentence_answer() or self.not_found(f"这份预算里没有“{entity.name}”的对应数字。")
+            return self.not_found(self.say("value.not_by_unit", name=entity.name))
+        return self.sentence_answer() or self.not_found(self.say("value.no_figure", name=entity.name))
 
     def _one_cell_text(self, entity: Entity, unit: Entity | None, cell: Cell) -> str:
         f = self.fig(cell)
@@ -307,13 +311,13 @@ class Composer(Computations, Listings, TextAnswers, Across):
     def change_answer(self) -> Answer:
         """How a figure changed against last year, as the narrative states it."""
         subject = "、".join(m.entity.name for m in self.q.mentions if m.entity.kind != "unit")
-        return self.sentence_answer() or self.not_found(f"公开文件没有说明{subject or '这一项'}与上年相比的变化。")
+        return self.sentence_answer() or self.not_found(self.say("change.not_stated", subject=subject or "这一项"))
 
     def reason_answer(self) -> Answer:
         """Why a figure is what it is, where the narrative gives the reason."""
         named = [m.entity.name for m in self.q.mentions if m.entity.kind != "unit"]
         found = next((a for a in map(self.section_answer, named) if a is not None), None) or self.sentence_answer()
-        return found or self.not_found(f"公开文件没有说明{'、'.join(named) or '这一项'}变化的原因。")
+        return found or self.not_found(self.say("reason.not_stated", subject="、".join(named) or "这一项"))
 
     def describe_answer(self) -> Answer:
         """What a thing is for: the section or sentence that says it, else its figure."""

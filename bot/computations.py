@@ -23,10 +23,10 @@ class Computations:
         if part_op.role == "recall":
             recalled = [o.subject for o in self._operands()]
             if len(recalled) < 2:
-                return self.not_found("没找到前面问过的几项，请直接说出要算占比的项目。")
+                return self.not_found(self.say("share.no_recall"))
             part_op = Operand("part", items=tuple(recalled))
         if part_op.role == "unknown_whole":
-            return self.not_found(f"没有认出“{part_op.measure}”是哪一项，算不出占比。")
+            return self.not_found(self.say("share.unknown_whole", words=part_op.measure))
         whole_op = rest[0] if rest else None
         scoped = self._in_scope_of(part_op.subject, whole_op.subject) if (
             whole_op is not None and part_op.subject and whole_op.subject and not part_op.unit and not whole_op.unit) else None
@@ -36,14 +36,14 @@ class Computations:
         elif part_op.subject or part_op.items:
             whole = self.value_of(self._default_whole([e for e in (part_op.subject, *part_op.items) if e]))
         else:
-            return self.not_found("没听明白要算谁占谁的比例。")
+            return self.not_found(self.say("share.no_part"))
         if not part or not whole or whole[0] == 0:
-            return self.not_found("公开表格里缺少计算这个比例所需的数字。")
+            return self.not_found(self.say("share.missing"))
         if part[0] > whole[0]:
-            return self.not_found(f"{part[2]}大于{whole[2]}，两者口径不同，不能算作占比。")
+            return self.not_found(self.say("share.part_larger", part=part[2], whole=whole[2]))
         share = percent(part[0], whole[0])
         self.figures.append(computed(share, "%", f"{show(part[0])} ÷ {show(whole[0])} × 100%（{part[2]} ÷ {whole[2]}）"))
-        return self.answer(f"{part[2]} {part[1]}，占{whole[2]} {whole[1]}的 {share}%。",
+        return self.answer(self.say("share.result", part=part[2], part_amount=part[1], whole=whole[2], whole_amount=whole[1], share=share),
                            ["人员经费占基本支出多少", "项目支出占比", "大数据中心占全部门多少"])
 
     def _side(self, side: Operand) -> tuple[Decimal, str, str] | None:
@@ -116,13 +116,13 @@ class Computations:
             return self.figure_answer()
         values = [self._side(o) for o in operands]
         if not all(values):
-            return self.not_found("公开表格里缺少计算倍数所需的数字。")
+            return self.not_found(self.say("ratio.missing"))
         if values[1][0] == 0:
-            return self.not_found(f"{values[1][2]}为零，不能计算倍数。")
+            return self.not_found(self.say("ratio.zero", whole=values[1][2]))
         a, b = values
         times = (a[0] / b[0]).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
         self.figures.append(computed(times, "倍", f"{show(a[0])} ÷ {show(b[0])}（{a[2]} ÷ {b[2]}）"))
-        return self.answer(f"{a[2]} {a[1]}，是{b[2]} {b[1]}的 {times} 倍。")
+        return self.answer(self.say("ratio.result", left=a[2], left_amount=a[1], right=b[2], right_amount=b[1], times=times))
 
     def narrative_amount(self, key: str) -> tuple[Decimal, str, str] | None:
         """An amount only the narrative states, named by `key` (政府采购预算 257.7 万元)."""
@@ -154,31 +154,31 @@ class Computations:
         if not values or not all(values):
             return None
         if len(values) == 1:
-            return self.answer(f"{self.c.year}年{values[0][2]} {values[0][1]}。")
-        lines = [f"· {label}：{shown}" for _, shown, label in values]
+            return self.answer(self.say("value.one", year=self.c.year, label=values[0][2], amount=values[0][1]))
+        lines = [self.say("value.each_line", label=label, amount=shown) for _, shown, label in values]
         if self.q.order.total and len(values) > 1:
             unit_name = self.unit or values[0][1].split()[-1]
             total = sum((v[0] for v in values), Decimal(0))
             self.figures.append(computed(total, unit_name, " + ".join(show(v[0]) for v in values)))
-            lines.append(f"合计 {show(total)} {unit_name}")
-        return self.answer(f"{self.c.year}年：\n" + "\n".join(lines))
+            lines.append(self.say("value.total_line", total=show(total), unit=unit_name))
+        return self.answer(self.say("value.each", year=self.c.year, lines="\n".join(lines)))
 
     def check_answer(self) -> Answer:
         """Whether parts add up to a whole (三公各项加起来等于合计吗, 五个功能分类加起来是否等于支出总计)
         or two figures agree: the sum is computed from the stored parts and set beside the whole."""
         sides = self._check_sides()
         if sides is None:
-            return self.not_found("没听明白要核对哪些数：请说出分项和合计，例如“三公经费各项加起来等于合计吗”。")
+            return self.not_found(self.say("check.no_whole"))
         left, right = sides
         if left is None or right is None:
-            return self.not_found("公开表格里缺少核对所需的数字。")
+            return self.not_found(self.say("check.missing"))
         if left[0] == right[0]:
-            return self.answer(f"{left[2]} {left[1]}，{right[2]} {right[1]}：两者一致。")
+            return self.answer(self.say("check.agree", left=left[2], left_amount=left[1], right=right[2], right_amount=right[1]))
         gap = abs(left[0] - right[0])
         unit_name = self.unit or right[1].split()[-1]
         high, low = (left, right) if left[0] > right[0] else (right, left)
         self.figures.append(computed(gap, unit_name, f"{show(high[0])} − {show(low[0])}（{high[2]} − {low[2]}）"))
-        return self.answer(f"{left[2]} {left[1]}，{right[2]} {right[1]}：两者不一致，相差 {show(gap)} {unit_name}。")
+        return self.answer(self.say("check.differ", left=left[2], left_amount=left[1], right=right[2], right_amount=right[1], gap=show(gap), unit=unit_name))
 
     def _check_sides(self):
         """(parts added up, whole) as (value, shown, label) pairs; None when the question names no whole."""
@@ -209,33 +209,33 @@ class Computations:
         if found is not None:  # 这几个加起来: the rows just listed
             what, items = found
             total, target = self.add_up([c for _, c in items])
-            return self.answer(f"{what}共 {self.count(len(items), '个', None, what)} 个，合计 {show(total)} {target}。")
+            return self.answer(self.say("sum.rows", what=what, n=self.count(len(items), "个", None, what), total=show(total), unit=target))
         operands = self._operands()
         if len(operands) < 2:
             return self.list_sum() if self.state.row_values and not self.q.mentions else self.figure_answer()
         values = [self._side(o) for o in operands]
         if not all(values):
-            return self.not_found("公开表格里缺少相加所需的数字。")
+            return self.not_found(self.say("sum.missing"))
         unit_name = self.unit or values[0][1].split()[-1]
         total = sum((v[0] for v in values), Decimal(0))
         self.figures.append(computed(total, unit_name, " + ".join(show(v[0]) for v in values) + f"（{'、'.join(v[2] for v in values)}）"))
         parts = "，".join(f"{v[2]} {v[1]}" for v in values)
-        return self.answer(f"{parts}；合计 {show(total)} {unit_name}。")
+        return self.answer(self.say("sum.result", parts=parts, total=show(total), unit=unit_name))
 
     def minus_answer(self) -> Answer:
         """One figure less another: "A减去B", "除了B以外的(A)", "不含B的预算" (A defaults to the whole budget)."""
         operands = self._operands()
         if len(operands) < 2:
-            return self.not_found("没听明白要从哪个数里减去哪个数。")
+            return self.not_found(self.say("exclusion.no_operands"))
         values = [self._side(o) for o in operands]
         if not all(values):
-            return self.not_found("公开表格里缺少相减所需的数字。")
+            return self.not_found(self.say("exclusion.missing"))
         (a, shown_a, label_a), (b, shown_b, label_b) = values
         if b > a:
-            return self.not_found(f"{label_b}大于{label_a}，不能从中减去。")
+            return self.not_found(self.say("exclusion.larger", minuend=label_a, subtrahend=label_b))
         unit_name = self.unit or shown_a.split()[-1]
         self.figures.append(computed(a - b, unit_name, f"{show(a)} − {show(b)}（{label_a} − {label_b}）"))
-        return self.answer(f"{label_a} {shown_a}，减去{label_b} {shown_b}，余 {show(a - b)} {unit_name}。")
+        return self.answer(self.say("exclusion.result", minuend=label_a, minuend_amount=shown_a, subtrahend=label_b, subtrahend_amount=shown_b, rest=show(a - b), unit=unit_name))
 
     def list_sum(self) -> Answer:
         unit = self.state.unit or "万元"
@@ -243,7 +243,7 @@ class Computations:
         total = sum((Decimal(v) for v in values), Decimal(0))
         self.cite_list()
         self.figures.append(computed(total, unit, " + ".join(values)))
-        return self.answer(f"以上 {self.count(len(values), '项', None, '上一回答所列')} 项合计 {show(total)} {unit}。")
+        return self.answer(self.say("sum.last_list", n=self.count(len(values), "项", None, "上一回答所列"), total=show(total), unit=unit))
 
     def compare_answer(self) -> Answer:
         operands = self._operands()[:2]
@@ -257,10 +257,10 @@ class Computations:
             return self.figure_answer()
         values = [self._side(o) for o in operands]
         if not all(values):
-            return self.not_found("公开表格里缺少比较所需的数字。")
+            return self.not_found(self.say("difference.missing"))
         a, b = values
         unit_name = self.unit or a[1].split()[-1]
         big, small = (a, b) if a[0] >= b[0] else (b, a)
         diff = big[0] - small[0]
         self.figures.append(computed(diff, unit_name, f"{show(big[0])} − {show(small[0])}（{big[2]} − {small[2]}）"))
-        return self.answer(f"{big[2]} {big[1]}，{small[2]} {small[1]}；{big[2]}比{small[2]}多 {show(diff)} {unit_name}。")
+        return self.answer(self.say("difference.result", big=big[2], big_amount=big[1], small=small[2], small_amount=small[1], diff=show(diff), unit=unit_name))

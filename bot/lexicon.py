@@ -63,6 +63,7 @@ class Lexicon:
     phrases: Phrases
     classes: dict[str, dict[str, str]]  # scheme (func/econ) -> 类 code -> name
     out_of_scope: tuple[tuple[re.Pattern, str], ...]  # pattern, why it is out of scope
+    wording: dict[str, str]  # "section.name" -> answer template (knowledge/wording.toml)
 
     def inside(self, name: str, whole: str) -> bool:
         """Whether measure `name` is (a part of a part of …) measure `whole`."""
@@ -126,4 +127,6 @@ def load_lexicon(knowledge_dir: Path) -> Lexicon:
         phrases=_phrases(_read(knowledge_dir / "phrases.toml")),
         classes=_read(knowledge_dir / "classification.toml"),
         out_of_scope=tuple((re.compile(o["pattern"], re.IGNORECASE), o["message"]) for o in scope["out_of_scope"]),
+        wording={f"{section}.{name}": text for section, names in _read(knowledge_dir / "wording.toml").items()
+                 for name, text in names.items()},
     )

@@ -103,14 +103,14 @@ class Listings:
         """The rows in order of amount: the largest or smallest, the N-th, the first N (ties kept), or all."""
         what, items = self.collection() or ("项目", [(n, c) for n, c, _ in self.c.projects()])
         if not items:
-            return self.not_found("没有可排序的数据。")
+            return self.not_found(self.say("rank.empty"))
         order = self.q.order
         ordered = items if order.descending else list(reversed(items))
         self.remember_list(ordered)
         n = len(ordered) if order.whole else max(order.nth or order.top or 1, 1)
         picked = self._ranked(ordered, n)
         if not picked:
-            return self.answer(f"{what}共 {self.count(len(ordered), '个', ordered[0][1].table, what)} 个，没有第 {n} 个。")
+            return self.answer(self.say("rank.past_end", what=what, count=self.count(len(ordered), "个", ordered[0][1].table, what), n=n))
         lines = [f"{ordered.index((name, c)) + 1}. {name}：{self.fig(c).value} {self.unit or c.unit}" for name, c in picked]
         first = self.c.find("project", picked[0][0]) if len(picked) == 1 else None
         if first is not None:  # 它是哪个单位的: the one just named
@@ -134,12 +134,12 @@ class Listings:
         tied = "（有并列）" if shown > (1 if order.nth else n) else ""
         word = "最多" if order.descending else "最少"
         if order.nth:
-            return f"{what}中金额第 {self.count(n, '名', None, '名次')} 位的是{tied}"
+            return self.say("rank.nth", what=what, n=self.count(n, "名", None, "名次"), tied=tied)
         if order.whole:
-            return f"{what}按金额{'从大到小' if order.descending else '从小到大'}排列"
+            return self.say("rank.whole", what=what) if order.descending else self.say("rank.whole_up", what=what)
         if n == 1:
-            return f"{what}中金额{word}的是{tied}"
-        return f"{what}中金额{word}的前 {self.count(n, '个', None, '列出的名次')} 个{tied}"
+            return self.say("rank.first", what=what, word=word, tied=tied)
+        return self.say("rank.top", what=what, word=word, n=self.count(n, "个", None, "列出的名次"), tied=tied)
 
     def list_answer(self) -> Answer:
         named = [o for o in self.q.operands if o.subject is not None]
@@ -158,15 +158,15 @@ class Listings:
                 cells = self.c.measure(self.c.lexicon.measures[name])
                 if cells:
                     lines.append(f"· {name}：{self.fig(cells[0]).value} {self.unit or cells[0].unit}")
-            return self.answer(f"{measure.name}包括：\n" + "\n".join(lines))
+            return self.answer(self.say("list.parts", measure=measure.name, lines="\n".join(lines)))
         found = self.collection()
         if found is None:
             return (self.section_answer() or self.sentence_answer()
-                    or self.not_found("没听明白要列出什么，可以问“有哪些项目”“有哪些科目”。"))
+                    or self.not_found(self.say("list.unknown")))
         what, items = self.above_threshold(*found)
         self.remember_list(items)
         if not items:
-            return self.answer(f"{what}共 {self.count(0, '个', None, what)} 个。", ["有哪些项目", "哪个项目钱最多"])
+            return self.answer(self.say("list.none", what=what, n=self.count(0, "个", None, what)), ["有哪些项目", "哪个项目钱最多"])
         lines = [f"· {name}：{self.fig(c).value} {self.unit or c.unit}" for name, c in items]
         table = items[0][1].table if items else None
         head = f"{what}共 {self.count(len(items), '个', table, what)} 个（按金额从大到小）：\n"
@@ -179,7 +179,7 @@ class Listings:
         target = self.unit or items[0][1].unit
         values = [convert(c.value, c.unit, target) for _, c in items]
         self.figures.append(computed(sum(values), target, " + ".join(show(v) for v in values)))
-        return f"\n合计 {show(sum(values))} {target}。"
+        return "\n" + self.say("list.total", total=show(sum(values)), unit=target)
 
     def above_threshold(self, what: str, items: list[tuple[str, Cell]]) -> tuple[str, list[tuple[str, Cell]]]:
         """Keep the rows within amounts the question names: 50万以上, 超过5万元 (strictly), 低于3万元,
@@ -205,15 +205,15 @@ class Listings:
         """The mean amount of the rows a question names (平均每个项目多少钱), with its formula."""
         found = self.collection()
         if found is None:  # 平均一辆多少: not rows this document lists
-            return self.not_found("没听明白要对哪些行求平均，可以问“平均每个项目多少钱”。")
+            return self.not_found(self.say("average.no_rows"))
         what, items = found
         if not items:
-            return self.not_found("没有可求平均的数据。")
+            return self.not_found(self.say("average.empty"))
         total, target = self.add_up([c for _, c in items])
         mean = (total / len(items)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
         self.count(len(items), "个", items[0][1].table, what)
         self.figures.append(computed(mean, target, f"{show(total)} ÷ {len(items)}（{what}合计 ÷ 个数）"))
-        return self.answer(f"{what}共 {len(items)} 个，合计 {show(total)} {target}，平均每个 {show(mean)} {target}。")
+        return self.answer(self.say("average.result", what=what, n=len(items), total=show(total), mean=show(mean), unit=target))
 
     def units_answer(self) -> Answer:
         units = [u for u in self.c.units if not u["is_department"]]
@@ -221,7 +221,7 @@ class Listings:
         for cell in self.c.measure(self.c.lexicon.measures["收支总计"], units[0]["code"])[:1] if units else []:
             self.cite(cell)
         lines = "\n".join(f"· {u['code']} {u['name']}" for u in units)
-        return self.answer(f"{self.c.department}部门预算包括 {n} 个单位：\n{lines}")
+        return self.answer(self.say("list.units", department=self.c.department, n=n, lines=lines))
 
     def count_answer(self) -> Answer:
         """How many: of a project's targets, of what the narrative counts (辆, 台, 科室), of the units, of a
@@ -247,7 +247,7 @@ class Listings:
         if not self.state.rows:
             return None
         self.cite_list()
-        return self.answer(f"上面列出的共 {self.count(len(self.state.rows), '个', None, '上一回答所列项目')} 个。")
+        return self.answer(self.say("count.last_list", n=self.count(len(self.state.rows), "个", None, "上一回答所列项目")))
 
     def _count_of_rows(self, what: str, rows: list[tuple[str, Cell]]) -> Answer:
         what, items = self.above_threshold(what, rows)

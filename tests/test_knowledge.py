@@ -55,3 +55,15 @@ def test_a_question_word_is_added_by_editing_one_data_file(tmp_path):
     lexicon = knowledge_with(tmp_path, "operators.toml", 'name = "rank"\ncues = [["', 'name = "rank"\ncues = [["大头", 4], ["')
     after = Assistant(db, lexicon, tmp_path / "cache").answer("哪个项目是大头", "s")
     assert "72.00" not in before.text and "河南省社会保险信息系统维护项目" in after.text and "72.00" in after.text
+
+
+def test_every_sentence_an_executor_says_is_in_the_wording_file():
+    import re
+
+    from bot.config import PROJECT_ROOT
+
+    wording = load_lexicon(KNOWLEDGE_DIR).wording
+    used = {key for path in (PROJECT_ROOT / "bot").glob("*.py")
+            for key in re.findall(r'self\.say\("([a-z_]+\.[a-z_]+)"', path.read_text(encoding="utf-8"))}
+    assert len(used) >= 40 and used <= set(wording), sorted(used - set(wording))
+    assert set(wording) - used == set(), sorted(set(wording) - used)  # no template that nothing says
