@@ -325,17 +325,20 @@ class Composer(Computations, Listings, TextAnswers, Across):
 
     def composition_answer(self) -> Answer | None:
         """Whether a subject's money is 基本支出 or 项目支出 (or the two measures asked): its row read in their columns."""
-        subjects = [e for e in self.q.of("func", "econ", "class")]
+        subjects = [e for e in self.q.of("func", "econ", "class")] or [
+            c for c in (self.c.class_of(e) for e in self.q.of("row")) if c is not None]
         focus = self.state.focus or {}
-        if not subjects and focus.get("kind") in ("func", "econ"):
-            subjects = [e for e in [self.c.find(focus["kind"], focus["name"], focus.get("code"))] if e is not None]
+        if not subjects and focus.get("kind") in ("func", "econ", "row"):  # 科学技术支出 … 这笔钱是基本支出还是项目支出
+            found = self.c.find(focus["kind"], focus["name"], focus.get("code"))
+            subjects = [e for e in [found if found is None or found.kind != "row" else self.c.class_of(found)] if e is not None]
         if not subjects:
             return None
         entity = subjects[0]
         asked = [e.name for e in self.q.of("measure") if self.c.lexicon.measures[e.name].columns]
         asked = [n for n in asked if not any(self.c.lexicon.inside(o, n) for o in asked if o != n)]  # not 基本支出(情况表)
         parts = []
-        for name in (asked if len(asked) >= 2 else self.c.lexicon.measures["收支总计"].parts):  # 算人员经费还是公用经费
+        default = "项目支出" if "projects" in self.q.flags else "收支总计"  # 属于哪类项目: 其他运转类 or 特定目标类
+        for name in (asked if len(asked) >= 2 else self.c.lexicon.measures[default].parts):  # 算人员经费还是公用经费
             measure = self.c.lexicon.measures[name]
             cells = next((found for table, columns in measure.columns.items()
                           if (found := self.c.row_column(entity, table, columns))), [])

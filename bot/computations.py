@@ -166,6 +166,8 @@ class Computations:
     def check_answer(self) -> Answer:
         """Whether parts add up to a whole (三公各项加起来等于合计吗, 五个功能分类加起来是否等于支出总计)
         or two figures agree: the sum is computed from the stored parts and set beside the whole."""
+        if "names" in self.q.flags and "summed" not in self.q.flags:
+            return self.names_answer()  # 绩效表上的项目名称和项目支出表一致吗
         sides = self._check_sides()
         if sides is None:
             return self.not_found(self.say("check.no_whole"))
@@ -186,12 +188,17 @@ class Computations:
         wholes = [e for e in named if e.kind == "measure" and (e.name in TOTALS or self.c.lexicon.measures[e.name].parts)]
         whole = wholes[-1] if wholes else None
         parts = [o for o in self.q.operands if o.subject is not whole]
+        if parts and all(o.subject is not None and o.subject.kind == "class" for o in parts) and self.q.rows is not None:
+            parts = []  # 201类下面各科目加起来: the 类's rows are the parts
         rows = self.collection() if self.q.rows is not None and not parts else None
         if whole is not None and not parts and not rows:
             parts = [Operand("item", subject=self.measure_entity(n)) for n in self.c.lexicon.measures[whole.name].parts]
-        if whole is None and len(parts) == 2 and parts[1].subject is not None:
-            whole, parts = parts[1].subject, parts[:1]
-        if whole is None or not (parts or rows):
+        stated = self._stated_whole() if whole is None else None
+        if whole is None and stated is None and "total_words" in self.q.flags and "summed" in self.q.flags:
+            whole = self.measure_entity("收支总计")  # 本级和大数据中心加起来是不是等于部门总数
+        if whole is None and stated is None and "summed" not in self.q.flags and len(parts) == 2 and parts[1].subject:
+            whole, parts = parts[1].subject, parts[:1]  # 机构运转经费和公用经费是不是同一个数
+        if (whole is None and stated is None) or not (parts or rows):
             return None
         if rows:
             what, items = rows
@@ -201,7 +208,17 @@ class Computations:
         else:
             values = [self._side(o) for o in parts]
             left = (values[0] if len(values) == 1 else self._total_of([o.subject for o in parts])) if all(values) else None
-        return left, self.value_of(whole)
+        return left, stated or self.value_of(whole)
+
+    def _stated_whole(self) -> tuple[Decimal, str, str] | None:
+        """The amount the question states, as a figure of its own (…加起来是428.76吗)."""
+        if self.q.stated is None:
+            return None
+        value, unit = self.q.stated
+        target = self.unit or unit
+        shown = convert(value, unit, target)
+        self.figures.append(Figure(show(shown), target, None, None, None, "提问给出的数", None))
+        return shown, f"{show(shown)} {target}", "问句中的数"
 
     def sum_answer(self) -> Answer:
         """The total of the things named (人员经费和公用经费加起来), or of the last list."""

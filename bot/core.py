@@ -28,7 +28,8 @@ from bot.understand import Parse, understand
 from bot.validate import check_knowledge
 
 log = logging.getLogger(__name__)
-_CLAUSE_END = re.compile(r"(?<=[？?；;！!。])")
+_CLAUSE_END = re.compile(r"(?<=[？?；;！!。，,])")
+_PROSE = ("describe", "reason", "definition")  # a part after a comma that asks these is a question of its own
 UNDERSTOOD_CACHE = 4096  # questions whose understanding is kept (popular questions repeat)
 
 
@@ -162,7 +163,9 @@ class Assistant:
             mentions = self._understand(part, normalized, scope.main).mentions if scope.main is not None else []
             own = [m for m in mentions if not (m.entity.kind == "measure" and m.entity.name in TOTALS)]  # 一共多少钱 asks again
             recalls = any(word in normalized.text for word in self.lexicon.operators.recall)
-            if own or recalls:
+            comma = clauses[-1].rstrip()[-1:] in "，,"
+            prose = choose_operation(normalized.text, self.lexicon)[0] in _PROSE
+            if (own or recalls) and not comma or (comma and prose and not own):
                 clauses.append(part)
             else:
                 clauses[-1] += part

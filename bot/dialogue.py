@@ -87,6 +87,7 @@ def restore(data: dict, catalog: Catalog) -> Query:
         document=data["document"], documents=tuple(data["documents"]), years=tuple(data["years"]),
         display_unit=data["display_unit"], attribute=data["attribute"], absent=data["absent"], words=data["words"], word_parts=tuple(data["word_parts"]),
         table=data["table"], scheme=data["scheme"], level=data["level"], counted=data["counted"], noun=data["noun"],
+        stated=(Decimal(data["stated"][0]), data["stated"][1]) if data["stated"] else None,
         asks_amount=data["asks_amount"], mentions=mentions, codes=tuple(data["codes"]), flags=frozenset(data["flags"]),
         unknown=tuple(data["unknown"]), confidence=data["confidence"], alternatives=tuple(data["alternatives"]),
     )
@@ -126,6 +127,14 @@ class Rules:
         """Nothing new is named: what is left once follow-up words and years go is at most one character."""
         residue = self.words["filler"].sub("", self.words["years"].sub("", self.p.text))
         return len(residue) <= 1 or self.has("pronoun")
+
+    def only_asking(self) -> bool:
+        """Whether the question is its operation's cue words and nothing else (主要干啥用, 为什么)."""
+        text = self.p.text
+        for name, cue, _ in self.lex.operators.cues:
+            if name == self.op:
+                text = cue.sub("", text)
+        return len(self.words["filler"].sub("", self.lex.phrases.question.sub("", text))) <= 1
 
     def apply(self) -> FollowUp:
         for rule in (self.replay, self.retry_year, self.nth, self.about_focus, self.unit_kept, self.same_asking,
@@ -176,7 +185,8 @@ class Rules:
     def pointed(self, focused: Entity) -> bool:
         """它…, 表里呢, or nothing new named: the question is about the last thing answered."""
         counting_the_list = self.op == "count" and self.d.rows
-        if (not self.p.mentions and self.elliptical() and not counting_the_list) or self.has("table"):
+        asks_of_it = self.op in ("describe", "reason", "attribute") and self.only_asking()  # 主要干啥用
+        if (not self.p.mentions and (self.elliptical() or asks_of_it) and not counting_the_list) or self.has("table"):
             self.p.mentions[:] = []
             self.fill("subject", focused)
             return True

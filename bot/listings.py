@@ -67,7 +67,7 @@ class Listings:
         rows = []
         for code, name, _ in self.c.subjects():
             cells = self.c.row_column(self.c.find("func", name, code), FUNC_TABLE, measure.columns[FUNC_TABLE])
-            if cells:
+            if cells and any(c.value for c in cells):  # the subjects that have some of the measure
                 total = sum((c.value for c in cells), Decimal(0))
                 formula = " + ".join(str(c.value) for c in cells) if len(cells) > 1 else None
                 rows.append((f"{code} {name}（{measure.name}）", replace(cells[0], value=total, formula=formula)))

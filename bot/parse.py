@@ -20,12 +20,13 @@ TOTALS = ("收支总计", "本年收入合计", "本年支出合计")  # measure
 # The role words of knowledge/operators.toml [roles] this parser reads (checked at start-up).
 ROLES = ("among", "amount_words", "asks_amount", "asks_what", "code_words", "compared_with", "last_year", "count_noun", "counted", "each", "econ_scheme",
          "exclude", "func_scheme", "gov_scheme", "joined", "largest", "levels", "name_filter", "narrative_counts",
-         "in_whole", "ordered_total", "projects", "projects_counted", "pronoun", "share_noise", "share_split", "single_rows", "smallest", "table",
+         "in_whole", "ordered_total", "projects", "projects_counted", "pronoun", "share_noise", "share_split", "names", "single_rows", "smallest", "summed", "table",
          "total_words", "unit_rows", "units_word", "whole_order", "whole_words", "within")
 _YEAR = re.compile(r"(?:19|20)\d{2}\s*年?")
 _NTH = re.compile(r"第(\d+)")
 _CODE = re.compile(r"(?<!\d)\d{3,7}(?!\d)")
 _AMOUNT_OR_YEAR = re.compile(r"[\d.]+\s*(?:万元|亿元|千元|元|万|亿|年|%)?")
+_STATED = re.compile(r"(?<![\d.])(\d+\.\d+|\d+(?=\s*(?:万元|亿元|元|万)))\s*(万元|亿元|元|万)?(?![\d.])")
 _OVER_ROWS = ("list", "count", "rank", "average", "sum", "check", "share")  # operations that may read a row set
 _PARTS = re.compile(r"和|与|及|、")
 _DESCRIBING = ("describe", "reason", "definition")
@@ -76,6 +77,9 @@ class Parser:
         self.c = catalog
         self.lex = lexicon
         self.roles = lexicon.operators.roles
+        key = norm(parse.text)
+        # 基本支出表里的基本工资: a name followed by 表 names a table, which table() reads; it is no operand
+        parse.mentions[:] = [m for m in parse.mentions if not key[m.start + len(m.text):].startswith(("表", "情况表"))]
         self.text = skeleton(parse)  # for cues and roles; self.p.text for names, codes and quoted words
 
     def has(self, role: str, text: str | None = None) -> bool:
@@ -94,7 +98,7 @@ class Parser:
             document=self.c.doc_id, documents=documents, years=self.years(operation), display_unit=self.p.unit,
             absent=next((what for pattern, what in self.lex.operators.absent if pattern.search(unnamed)), None),
             out_of_scope=self.p.out_of_scope, words=words, word_parts=tuple(_PARTS.split(words)), table=self.table(),
-            scheme=self.scheme(), level=self.level(), counted=self.counted(), noun=self.noun(),
+            scheme=self.scheme(), level=self.level(), counted=self.counted(), noun=self.noun(), stated=self.stated(),
             asks_amount=self.has("asks_amount"), mentions=tuple(self.p.mentions),
             confidence=min(1.0, score / 5) if score else 0.5, alternatives=others,
             codes=tuple(_CODE.findall(self.p.text)), flags=self.flags(), unknown=self.unknown(unnamed),
@@ -175,13 +179,20 @@ class Parser:
         found = self.roles["counted"].search(self.text)
         return found.group(1) if found else None
 
+    def stated(self) -> tuple[Decimal, str] | None:
+        """An amount the question states with decimals or a money unit (是428.76吗, 是三千元吗), not a year or code."""
+        found = _STATED.search(self.text)
+        if not found:
+            return None
+        return Decimal(found.group(1)), _UNITS.get(found.group(2) or "", "万元")
+
     def noun(self) -> str | None:
         found = self.roles["count_noun"].search(self.text)
         return found.group(1) if found else None
 
     def flags(self) -> frozenset[str]:
         """Role words present, for executors that need to know a side said "项目" or "几个单位"."""
-        names = ("each", "joined", "projects", "amount_words", "unit_rows", "narrative_counts", "projects_counted", "exclude", "within",
+        names = ("each", "joined", "summed", "total_words", "names", "projects", "amount_words", "unit_rows", "narrative_counts", "projects_counted", "exclude", "within",
                  "units_word")
         present = {n for n in names if self.has(n, self.p.text)}  # words present, inside names too
         return frozenset(present | ({"both"} if self.has("joined") else set()))  # A和B, outside any name
@@ -231,6 +242,8 @@ class Parser:
         if len(units) >= 2:
             measure = others[0] if others else None
             return [(measure, u) if measure else (u, None) for u in units[:most]]
+        classes = {id(e) for e in others if e.kind == "class"}  # 201类一般公共服务: the 类 and its overview row are one
+        others = [e for e in others if not (e.kind == "row" and id(self.c.class_of(e) or e) in classes)]
         others = self._without_scope_words(others, qualifying)
         scope = self.scope_unit()
         if scope is not None and all(e in totals for e in others):
@@ -247,8 +260,9 @@ class Parser:
         if not within:
             return others
         container = [m.entity for m in self.p.mentions if m.start + len(m.text) <= within.start()]
-        if len(others) - len(container) >= 2 and all(e.kind == "measure" for e in container):
-            return [e for e in others if e not in container]
+        left = len(others) - len(set(container) & set(others))
+        if container and left >= (1 if qualifying else 2) and all(e.kind == "measure" for e in container):
+            return [e for e in others if e not in container]  # 基本支出中奖金合计: 奖金, read in 基本支出's column
         return others
 
     def each_pairs(self) -> list[tuple[Entity, Entity | None]]:
@@ -260,6 +274,8 @@ class Parser:
         after = [m for m in self.p.mentions if within and m.start >= within.end()]
         mentions = after if len(after) >= 2 else self.p.mentions
         things = list(dict.fromkeys(m.entity for m in mentions if m.entity.kind != "unit"))
+        classes = {id(e) for e in things if e.kind == "class"}  # the 类 and its overview row are one line
+        things = [e for e in things if not (e.kind == "row" and id(self.c.class_of(e) or e) in classes)]
         names = [e.name for e in things if e.kind == "measure"]
         things = [e for e in things if e.kind != "measure" or not any(self.inside(o, e.name) for o in names if o != e.name)]
         scope = self.scope_unit()
@@ -391,6 +407,8 @@ class Parser:
         common = {"bounds": bounds, "exclude": exclude if operation in ("rank", "list", "count", "average") else (),
                   "name_contains": self.name_filter(), "by_row": self.has("single_rows")}
         classes = [e for m in self.p.mentions for e in (m.entity, *m.alternates) if e.kind == "class"]
+        scheme = self.scheme()  # 对个人和家庭的补助由哪几个功能科目构成: function subjects, not the 303 类
+        classes = [e for e in classes if not scheme or (scheme == "econ") == e.code.startswith("3")]
         if classes and not any(m.entity.kind == "project" for m in self.p.mentions):
             return RowSet("class", group=classes[0], **common)
         measures = [m.entity for m in self.p.mentions if m.entity.kind == "measure"]
@@ -422,6 +440,8 @@ class Parser:
 
     def order(self) -> Ordering:
         nth = _NTH.search(self.text)
+        if nth and (self.has("largest") or self.has("smallest")):  # 哪个最多、第二是谁: the first N
+            return Ordering(descending=not self.has("smallest"), top=int(nth.group(1)), total=self.has("ordered_total", self.p.text))
         return Ordering(descending=not self.has("smallest"), top=self.p.top,
                         nth=int(nth.group(1)) if nth else None,
                         whole=not self.p.top and self.has("whole_order"),

@@ -88,6 +88,7 @@ class Query:
     level: str | None = None  # 成本 | 产出 | 效益 | 满意度: a level of performance indicators
     counted: str | None = None  # the counter of a count asked of the narrative (辆, 台, 个 …)
     noun: str | None = None  # what is counted (几个科室 → 科室)
+    stated: tuple[Decimal, str] | None = None  # an amount the question states (…加起来是428.76吗), with its unit
     asks_amount: bool = False  # 多少 / 几: a number is wanted
     mentions: tuple = ()  # the linked names (bot.understand.Mention), in the order said
     codes: tuple[str, ...] = ()  # codes typed (2013704, 30101)
@@ -124,7 +125,8 @@ class Query:
             "order": dict(vars(self.order)), "document": self.document, "documents": list(self.documents),
             "years": list(self.years), "display_unit": self.display_unit, "attribute": self.attribute,
             "absent": self.absent, "out_of_scope": self.out_of_scope, "words": self.words, "word_parts": list(self.word_parts), "table": self.table,
-            "scheme": self.scheme, "level": self.level, "counted": self.counted, "noun": self.noun, "unknown": list(self.unknown),
+            "scheme": self.scheme, "level": self.level, "counted": self.counted, "noun": self.noun,
+            "stated": [str(self.stated[0]), self.stated[1]] if self.stated else None, "unknown": list(self.unknown),
             "mentions": [{"said": m.text, "start": m.start, "score": m.score, **entity(m.entity)} for m in self.mentions],
             "codes": list(self.codes), "flags": sorted(self.flags), "asks_amount": self.asks_amount,
             "confidence": self.confidence, "alternatives": list(self.alternatives), "from_context": list(self.from_context),

@@ -324,6 +324,23 @@ class TextAnswers:
         extra = "；同名的还有 " + "、".join(e.code for e in others) if others else ""
         return self.answer(f"“{entity.name}”的{scheme}编码是 {entity.code}{extra}{amount}。", [f"{entity.name}多少", "有哪些功能科目"])
 
+    def names_answer(self) -> Answer:
+        """Where the document's tables print a name differently: projects in the performance table, the
+        department on a table's 部门名称 line (both as stored when loaded)."""
+        projects = [r for r in self.c.conn.execute(
+            "SELECT name, perf_name, line, perf_line FROM projects WHERE document_id = ? AND perf_name IS NOT NULL "
+            "AND perf_name != name ORDER BY line", (self.c.doc_id,))]
+        tables = [t for t in self.c.tables.values() if t["department"] and t["department"] != self.c.department]
+        lines = [self.say("names.project", printed=r["perf_name"], name=r["name"]) for r in projects]
+        lines += [self.say("names.table", table=t["name"], printed=t["department"], department=self.c.department) for t in tables]
+        for r in projects:
+            self.citations.append(Citation(self.c.source, "部门预算项目绩效目标汇总表", r["perf_name"], r["perf_line"]))
+        for t in tables:
+            self.citations.append(Citation(self.c.source, t["name"], "部门名称", t["line"]))
+        if not lines:
+            return self.answer(self.say("names.same"))
+        return self.answer(self.say("names.differ", lines="\n".join(lines)))
+
     def gov_econ_answer(self, entity) -> Answer:
         """Which 政府经济分类 a 部门经济分类 item's rows are classed under, with each row's amount."""
         rows = self.c.gov_econ_of(entity.code)
