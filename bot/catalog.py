@@ -6,6 +6,7 @@ row label, column and source line, so answers can cite it.
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import unicodedata
@@ -345,6 +346,12 @@ class Catalog:
             for sentence in re.split(r"(?<=[。；;])", paragraph):
                 if sentence.strip():
                     out.append((section["line"], heading, sentence.strip(), paragraph, norm(heading + paragraph)))
+        for table in self.tables.values():  # a table's notes (注：…四舍五入尾数误差) explain it too
+            for line, note in json.loads(table["notes"]):
+                note = unicodedata.normalize("NFKC", note)
+                for sentence in re.split(r"(?<=[。；;])", note):
+                    if sentence.strip():
+                        out.append((line, f"{table['name']}（表注）", sentence.strip(), note, norm(table["name"] + note)))
         return out
 
     @cached_property

@@ -316,7 +316,8 @@ class Composer(Computations, Listings, TextAnswers, Across):
     def reason_answer(self) -> Answer:
         """Why a figure is what it is, where the narrative gives the reason."""
         named = [m.entity.name for m in self.q.mentions if m.entity.kind != "unit"]
-        found = next((a for a in map(self.section_answer, named) if a is not None), None) or self.sentence_answer()
+        table = [self.q.table.removesuffix("表").removesuffix("情况")] if self.q.table else []  # 政府性基金预算支出表为什么是空的
+        found = next((a for a in map(self.section_answer, named + table) if a is not None), None) or self.sentence_answer()
         return found or self.not_found(self.say("reason.not_stated", subject="、".join(named) or "这一项"))
 
     def describe_answer(self) -> Answer:

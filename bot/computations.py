@@ -222,9 +222,10 @@ class Computations:
 
     def sum_answer(self) -> Answer:
         """The total of the things named (人员经费和公用经费加起来), or of the last list."""
-        found = self.collection() if "rows" in self.q.from_context else None
-        if found is not None:  # 这几个加起来: the rows just listed
-            what, items = found
+        named = [o for o in self.q.operands if o.subject is not None]
+        found = self.collection() if "rows" in self.q.from_context or (self.q.rows and not named) else None
+        if found is not None:  # 这几个加起来 (the rows just listed), 低于10万元的项目加起来
+            what, items = self.above_threshold(*found)
             total, target = self.add_up([c for _, c in items])
             return self.answer(self.say("sum.rows", what=what, n=self.count(len(items), "个", None, what), total=show(total), unit=target))
         operands = self._operands()

@@ -120,7 +120,7 @@ def load_lexicon(knowledge_dir: Path) -> Lexicon:
         synonyms={k: tuple(v) for k, v in words["synonyms"].items()},
         own_unit=tuple(words["units"]["own"]),
         unit_heads=tuple(words["units"]["heads"]),
-        typos=dict(words.get("typos", {})),
+        typos=dict(words.get("typos", {})) | dict(words.get("colloquial", {})),
         english=dict(words.get("english", {})),
         measures=table,
         operators=_operators(_read(knowledge_dir / "operators.toml")),

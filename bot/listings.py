@@ -230,13 +230,13 @@ class Listings:
         project_focus = not self.q.mentions and len(self.q.words) >= 2 and (self.state.focus or {}).get("kind") == "project"
         if (self.q.of("project") or project_focus) and "projects_counted" not in flags:
             return self.performance_answer()  # 精神文明建设经费 … 开展文明单位活动几次
+        if "unit_rows" in flags:
+            return self.units_answer()
         counted = self.counted_answer() or self.enumeration_answer(self.q.noun)
         if counted is not None:
             return counted
         if "narrative_counts" in flags:
             return self.section_answer() or self.sentence_answer() or self.not_found("公开文件没有这个数量。")
-        if "unit_rows" in flags:
-            return self.units_answer()
         found = self.collection()
         if found is None:
             return self._count_of_last_list() or self.enumeration_answer() or self.section_answer() \

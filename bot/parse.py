@@ -151,9 +151,9 @@ class Parser:
         for m in self.p.mentions:
             text = text.replace(m.text, " ")
         text = _YEAR.sub("", text)
-        for name, cue, _ in self.lex.operators.cues:
-            if name in _DESCRIBING:  # 主要花在什么地方: the asking, not the subject
-                text = cue.sub(" ", text)
+        describing = any(cue.search(text) for name, cue, _ in self.lex.operators.cues if name in _DESCRIBING)
+        cues = [cue for name, cue, _ in self.lex.operators.cues if name in _DESCRIBING or describing]
+        text = _blank(text, [m.span() for cue in cues for m in cue.finditer(text)])  # 主要花在什么地方: the asking
         phrases = self.lex.phrases
         key = phrases.trailing.sub("", phrases.question.sub("", text))
         return "" if set(key) <= set("跟和与比同及或") else key  # stray connectives are no subject
@@ -440,7 +440,8 @@ class Parser:
 
     def order(self) -> Ordering:
         nth = _NTH.search(self.text)
-        if nth and (self.has("largest") or self.has("smallest")):  # 哪个最多、第二是谁: the first N
+        apart = self.text[:nth.start()] + self.text[nth.end() + 1:] if nth else ""
+        if nth and (self.has("largest", apart) or self.has("smallest", apart)):  # 哪个最多、第二是谁: the first N
             return Ordering(descending=not self.has("smallest"), top=int(nth.group(1)), total=self.has("ordered_total", self.p.text))
         return Ordering(descending=not self.has("smallest"), top=self.p.top,
                         nth=int(nth.group(1)) if nth else None,
@@ -450,6 +451,14 @@ class Parser:
 
 _UNITS = {"万": "万元", "亿": "亿元", "元": "元", "万元": "万元", "亿元": "亿元"}
 _AMOUNT = r"(\d+(?:\.\d+)?)\s*(万元|亿元|万|亿|元)?"
+
+
+def _blank(text: str, spans: list[tuple[int, int]]) -> str:
+    """`text` with every span replaced by spaces (overlapping spans blank their union: 加起来 as a whole)."""
+    chars = list(text)
+    for start, end in spans:
+        chars[start:end] = " " * (end - start)
+    return "".join(chars)
 
 
 def amount_bounds(text: str, words: dict[str, re.Pattern]) -> Bounds | None:

@@ -130,6 +130,8 @@ class TextAnswers:
         change (2023 = 2024 − 增加) or says it is unchanged (持平); otherwise not_found."""
         previous = self.c.year - 1
         terms = {t for m in self.q.mentions for t in (*m.entity.aliases, norm(m.entity.name), norm(m.text)) if len(t) >= 2}
+        if not terms and (not self.q.words or self.q.words in self.c.lexicon.phrases.whole_budget):
+            terms = {norm("收入总计"), norm("支出总计")}  # 2023年预算是多少: the budget's totals
         terms = terms or ({self.q.words} if len(self.q.words) >= 2 else set())
         paragraphs = {s["line"]: s for s in self.c.sections}
         by_line: dict[int, list] = {}

@@ -154,8 +154,11 @@ def _outside(parse: Parse, catalog: Catalog, lexicon: Lexicon, loaded: frozenset
     """Why the question is outside this document: a kind of question disclosures never answer, a year
     not loaded, another place or body; None when it is not."""
     text = parse.text
+    unnamed = text
+    for m in parse.mentions:  # 绩效工资是多少 names an item; its 工资 asks no one's pay
+        unnamed = unnamed.replace(m.text, " ")
     if not parse.of("indicator"):  # 决算真实性 is a target, not a 决算 question
-        message = next((message for pattern, message in lexicon.out_of_scope if pattern.search(text)), None)
+        message = next((message for pattern, message in lexicon.out_of_scope if pattern.search(unnamed)), None)
         if message:
             return message
     other_years = [y for y in parse.years if y not in (catalog.year, catalog.year - 1) and str(y) not in loaded]
