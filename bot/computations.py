@@ -168,6 +168,8 @@ class Computations:
         or two figures agree: the sum is computed from the stored parts and set beside the whole."""
         if "names" in self.q.flags and "summed" not in self.q.flags:
             return self.names_answer()  # 绩效表上的项目名称和项目支出表一致吗
+        if self.q.stated and self.q.stated[1] == "%":  # 增长41.17%算得对吗
+            return self.rate_check() or self.not_found(self.say("check.no_rate"))
         sides = self._check_sides()
         if sides is None:
             return self.not_found(self.say("check.no_whole"))

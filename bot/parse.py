@@ -26,7 +26,7 @@ _YEAR = re.compile(r"(?:19|20)\d{2}\s*年?")
 _NTH = re.compile(r"第(\d+)")
 _CODE = re.compile(r"(?<!\d)\d{3,7}(?!\d)")
 _AMOUNT_OR_YEAR = re.compile(r"[\d.]+\s*(?:万元|亿元|千元|元|万|亿|年|%)?")
-_STATED = re.compile(r"(?<![\d.])(\d+\.\d+|\d+(?=\s*(?:万元|亿元|元|万)))\s*(万元|亿元|元|万)?(?![\d.])")
+_STATED = re.compile(r"(?<![\d.])(\d+\.\d+|\d+(?=\s*(?:万元|亿元|元|万|%)))\s*(万元|亿元|元|万|%)?(?![\d.])")
 _OVER_ROWS = ("list", "count", "rank", "average", "sum", "check", "share")  # operations that may read a row set
 _PARTS = re.compile(r"和|与|及|、")
 _DESCRIBING = ("describe", "reason", "definition")
@@ -117,7 +117,7 @@ class Parser:
         asks_last_year = self.c.year - 1 in self.p.years and self.c.year not in self.p.years and not self.has("compared_with")
         if operation == "change" and asks_last_year and self.has("asks_amount"):
             return "previous"  # 按增加额推算，2023年预算是多少
-        if self.c.year - 1 in self.years(operation) and operation not in ("change", "reason") and not documents:
+        if self.c.year - 1 in self.years(operation) and operation not in ("change", "reason", "check") and not documents:
             return "previous"  # a figure of the year compared with: from the narrative, or not at all
         named = [e for e, _ in self.pairs() if e.kind in ("func", "econ", "gov_econ")]
         if operation in ("list", "count") and self.table() and len(named) == 1 and len(self.pairs()) == 1:
@@ -184,7 +184,8 @@ class Parser:
         found = _STATED.search(self.text)
         if not found:
             return None
-        return Decimal(found.group(1)), _UNITS.get(found.group(2) or "", "万元")
+        unit = found.group(2) or ""
+        return Decimal(found.group(1)), "%" if unit == "%" else _UNITS.get(unit, "万元")
 
     def noun(self) -> str | None:
         found = self.roles["count_noun"].search(self.text)

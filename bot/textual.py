@@ -6,7 +6,7 @@ A mixin of Composer: it uses the composer's figures, citations and answer builde
 from __future__ import annotations
 
 import unicodedata
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from rapidfuzz import fuzz
 
@@ -129,7 +129,17 @@ class TextAnswers:
         """Last year's figure, where the narrative states this year's figure of the same thing and its
         change (2023 = 2024 − 增加) or says it is unchanged (持平); otherwise not_found."""
         previous = self.c.year - 1
-        terms = {t for m in self.q.mentions for t in (*m.entity.aliases, norm(m.entity.name), norm(m.text)) if len(t) >= 2}
+        found = self._stated_change()
+        if found is None:
+            return self.not_found(f"公开文件只有 {self.c.year} 年预算；没有说明这一项与 {previous} 年相比的变化，无法给出 {previous} 年的数。")
+        current, delta, heading, line = found
+        return self._previous_from(previous, current, delta, heading, line)
+
+    def _stated_change(self, terms: set[str] | None = None):
+        """(this year's narrative figure, its stated change or None for 持平, heading, line) of what is asked
+        (the budget's totals when nothing is named); None when the narrative states no change of it."""
+        previous = self.c.year - 1
+        terms = terms or {t for m in self.q.mentions for t in (*m.entity.aliases, norm(m.entity.name), norm(m.text)) if len(t) >= 2}
         if not terms and (not self.q.words or self.q.words in self.c.lexicon.phrases.whole_budget):
             terms = {norm("收入总计"), norm("支出总计")}  # 2023年预算是多少: the budget's totals
         terms = terms or ({self.q.words} if len(self.q.words) >= 2 else set())
@@ -148,10 +158,39 @@ class TextAnswers:
             later = facts[facts.index(current) + 1:]
             delta = next((f for f in later if prose.is_delta(f["label"]) and f["compared_year"] in (previous, None)), None)
             unchanged = "持平" in paragraph and (str(previous) in paragraph or "上年" in paragraph)
-            if delta is None and not unchanged:
-                continue
-            return self._previous_from(previous, current, delta, paragraphs[line]["heading"] or paragraphs[line]["part"], line)
-        return self.not_found(f"公开文件只有 {self.c.year} 年预算；没有说明这一项与 {previous} 年相比的变化，无法给出 {previous} 年的数。")
+            if delta is not None or unchanged:
+                return current, delta, paragraphs[line]["heading"] or paragraphs[line]["part"], line
+        return None
+
+    def rate_check(self) -> Answer | None:
+        """Whether a growth rate the question states (41.17%对不对) follows from the narrative's own figures:
+        rate = change ÷ (this year − change) × 100%."""
+        named = [w for w in self.q.unknown if len(w) >= 3]  # 机构运转经费增长54.27%: the narrative's own words
+        found = self._stated_change({norm(named[0])} if named and not self.q.mentions else None)
+        if found is None and not self.q.mentions:
+            found = self._stated_change({norm("收入总计"), norm("支出总计")})  # 增长41.17%: the budget's own rate
+        if found is None or found[1] is None or self.q.stated is None:
+            return None
+        current, delta, heading, line = found
+        cite = Citation(self.c.source, f"情况说明：{heading}", current["label"], line)
+        self.citations.append(cite)
+        now, change = Decimal(current["value"]), Decimal(delta["value"]) * (-1 if prose.is_decrease(delta["label"]) else 1)
+        base = now - change
+        if base <= 0:
+            return None
+        self.figures += [Figure(current["value"], current["unit"], cite.table, current["label"], None, None, line),
+                         Figure(delta["value"], delta["unit"], cite.table, delta["label"], None, None, line),
+                         Figure(show(base), current["unit"], None, None, None, f"{current['value']} − {show(change)}（上年数）", None)]
+        rate = (abs(change) / base * 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        self.figures.append(Figure(show(rate), "%", None, None, None, f"{show(abs(change))} ÷ {show(base)} × 100%", None))
+        stated = self.q.stated[0]
+        self.figures.append(Figure(show(stated), "%", None, None, None, "提问给出的数", None))
+        high, low = max(rate, stated), min(rate, stated)
+        if rate != stated:
+            self.figures.append(Figure(show(high - low), "个百分点", None, None, None, f"{show(high)} − {show(low)}", None))
+        verdict = self.say("check.rate_agrees") if rate == stated else self.say("check.rate_differs", gap=show(high - low))
+        return self.answer(self.say("check.rate", now=current["value"], unit=current["unit"], delta=delta["value"],
+                                    base=show(base), rate=show(rate), stated=show(stated), verdict=verdict))
 
     def _previous_from(self, previous: int, current, delta, heading: str, line: int) -> Answer:
         cite = Citation(self.c.source, f"情况说明：{heading}", current["label"], line)
