@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import ROUND_HALF_UP, Decimal
 
-from bot.answer import Answer, Figure
+from bot.answer import Answer, Citation, Figure
 from bot.catalog import FUNC_TABLE, Cell
 from bot.render import computed, show
 from db.money import convert
@@ -204,8 +204,8 @@ class Listings:
     def average_answer(self) -> Answer:
         """The mean amount of the rows a question names (平均每个项目多少钱), with its formula."""
         found = self.collection()
-        if found is None:  # 平均一辆多少: not rows this document lists
-            return self.not_found(self.say("average.no_rows"))
+        if found is None:  # 平均一辆多少: a figure over a count the narrative states, else no rows to average
+            return self.per_counted() or self.not_found(self.say("average.no_rows"))
         what, items = found
         if not items:
             return self.not_found(self.say("average.empty"))
@@ -214,6 +214,24 @@ class Listings:
         self.count(len(items), "个", items[0][1].table, what)
         self.figures.append(computed(mean, target, f"{show(total)} ÷ {len(items)}（{what}合计 ÷ 个数）"))
         return self.answer(self.say("average.result", what=what, n=len(items), total=show(total), mean=show(mean), unit=target))
+
+    def per_counted(self) -> Answer | None:
+        """A figure divided by a number the narrative states (公车运行费平均一辆多少 = 运行费 ÷ 车辆数)."""
+        facts = [f for f in self.c.narrative if self.q.counted in ("辆", "台") and f["unit"].startswith(self.q.counted)]
+        named = [m.entity for m in self.q.mentions if m.entity.kind != "unit"]
+        focus = self.state.focus or {}
+        subject = named[0] if named else self.c.find(focus["kind"], focus["name"], focus.get("code")) if focus else None
+        count = next((f for f in facts if Decimal(f["value"]) > 0), None)
+        value = self.value_of(subject) if subject is not None and count is not None else None
+        if value is None:
+            return None
+        n = Decimal(count["value"])
+        self.figures.append(Figure(count["value"], count["unit"], f"情况说明：{count['heading']}", count["label"], None, None, count["line"]))
+        self.citations.append(Citation(self.c.source, f"情况说明：{count['heading']}", count["label"], count["line"]))
+        mean = (value[0] / n).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        self.figures.append(computed(mean, value[1].split()[-1], f"{show(value[0])} ÷ {count['value']}（{value[2]} ÷ {count['label']}）"))
+        return self.answer(self.say("average.per", label=value[2], amount=value[1], count=count["value"], counter=count["unit"],
+                                    what=count["label"], mean=show(mean), unit=value[1].split()[-1]))
 
     def units_answer(self) -> Answer:
         units = [u for u in self.c.units if not u["is_department"]]
