@@ -26,9 +26,15 @@ class Across:
         things = [m.entity for m in self.q.mentions if m.entity.kind != "unit"]
         units = [m.entity for m in self.q.mentions if m.entity.kind == "unit" and m.entity is not getattr(self.c, "department_entity", None)]
         thing = things[-1] if things else self.measure_entity("收支总计")
-        found = catalog.find(thing.kind, thing.name, thing.code) if thing.kind != "unit" else None
+        found = catalog.find(thing.kind, thing.name, thing.code)
         unit = next((u for u in catalog.entities if units and u.kind == "unit" and u.name == units[0].name), None)
+        if units and unit is None:
+            return None, None  # 大数据中心 of one department is not the whole of another
         return found, unit
+
+    def several_things(self) -> bool:
+        """A question across documents reads one thing in each; 人员经费和公用经费分别增加多少 names two."""
+        return len({m.entity.name for m in self.q.mentions if m.entity.kind != "unit"}) > 1
 
     def value_in(self, catalog: Catalog) -> tuple[Decimal, str, str] | None:
         thing, unit = self.asked_in(catalog)
@@ -41,6 +47,8 @@ class Across:
     def growth_answer(self) -> Answer:
         """The same figure in two years of one department: the change and its rate."""
         base, current = self.docs[0], self.docs[-1]
+        if self.several_things():
+            return self.not_found(self.say("across.one_thing"))
         values = [self.value_in(c) for c in (base, current)]
         label = self.asked_in(current)[0].name if self.asked_in(current)[0] else "这一项"
         if not all(values):
@@ -70,6 +78,8 @@ class Across:
         return rows
 
     def departments_rank_answer(self) -> Answer:
+        if self.several_things():
+            return self.not_found(self.say("across.one_thing"))
         rows = sorted(self.departments(), key=lambda r: (-r[1], r[0]) if self.q.order.descending else (r[1], r[0]))
         label = self.asked_in(self.c)[0].name if self.asked_in(self.c)[0] else "这一项"
         if not rows:
@@ -79,7 +89,7 @@ class Across:
         picked = rows[n - 1:n] if order.nth else rows[:n]
         ties = [r for r in rows[len(picked):] if picked and r[1] == picked[-1][1] and not order.nth]
         lines = [f"{rows.index(r) + 1}. {r[0]}：{r[2]}" for r in picked + ties]
-        word = "最少" if not order.descending else "最多"
+        word = ("第 %d 少" if not order.descending else "第 %d 多") % order.nth if order.nth else "最少" if not order.descending else "最多"
         head = f"{len(rows)} 个部门的{label}" + ("" if len(picked) == len(rows) else f"，{word}的是")
         self.count(len(rows), "个", None, "已加载部门中有此数字的部门")
         return self.cross_footer(head + "：\n" + "\n".join(lines))

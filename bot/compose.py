@@ -159,7 +159,8 @@ class Composer(Computations, Listings, TextAnswers, Across):
         """Keep a list for follow-ups (第二个呢, 有几个, 加起来多少) with where its rows are."""
         self.state.rows = [name for name, _ in items]
         self.state.row_cells = [[c.table, c.row, c.line] for _, c in items[:20]]
-        self.state.row_values = [show(convert(c.value, c.unit, self.unit or c.unit)) for _, c in items]
+        self.state.row_unit = self.unit or (items[0][1].unit if items else None)
+        self.state.row_values = [show(convert(c.value, c.unit, self.state.row_unit)) for _, c in items]
 
     def cite_list(self) -> None:
         for table, row, line in self.state.row_cells:

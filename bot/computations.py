@@ -205,7 +205,7 @@ class Computations:
         if rows:
             what, items = rows
             n = self.count(len(items), "项", None, what)
-            shown = "：" + " + ".join(show(c.value) for _, c in items) if len(items) <= 8 else ""
+            shown = "：" + " + ".join(show(convert(c.value, c.unit, self.unit or c.unit)) for _, c in items) if len(items) <= 8 else ""
             left = self._total_of_cells(items, f"{what}（{n} 项{shown}）") if items else None
         else:
             values = [self._side(o) for o in parts]
@@ -258,7 +258,7 @@ class Computations:
         return self.answer(self.say("exclusion.result", minuend=label_a, minuend_amount=shown_a, subtrahend=label_b, subtrahend_amount=shown_b, rest=show(a - b), unit=unit_name))
 
     def list_sum(self) -> Answer:
-        unit = self.state.unit or "万元"
+        unit = self.state.row_unit or "万元"
         values = self.state.row_values
         total = sum((Decimal(v) for v in values), Decimal(0))
         self.cite_list()

@@ -129,8 +129,11 @@ class Assistant:
         parse = replace(cached, mentions=list(cached.mentions))  # follow-ups complete the parse; the cache keeps its own
         operation, _, _ = choose_operation(skeleton(parse), self.lexicon)
         follow = follow_up(parse, operation, dialogue, catalog, self.lexicon)
+        documents = scope.documents
+        if follow.replay is not None and follow.replay.documents:  # 哪个部门三公经费最多 … 换成元: the same documents
+            documents = tuple(c for c in self.catalogs if c.doc_id in follow.replay.documents)
         query = follow.replay or replace(
-            Parser(parse, catalog, self.lexicon).query(follow.operation, tuple(c.doc_id for c in scope.documents)),
+            Parser(parse, catalog, self.lexicon).query(follow.operation, tuple(c.doc_id for c in documents)),
             from_context=tuple(follow.filled))
         if follow.rows is not None:
             query = replace(query, rows=follow.rows)
@@ -138,7 +141,7 @@ class Assistant:
             dialogue.blocked = query.describe()
         else:
             dialogue.last, dialogue.blocked = query.describe(), None
-        composer = Composer(catalog, query, dialogue, scope.documents)
+        composer = Composer(catalog, query, dialogue, documents)
         if query.out_of_scope:
             return composer.not_found(query.out_of_scope), parse, query
         if query.absent:
@@ -147,6 +150,8 @@ class Assistant:
             dialogue.unit = query.display_unit
         if query.operation == "loaded":
             return self._loaded(), parse, query
+        if query.operation == "convert":  # 换成元 with nothing asked before it
+            return composer.not_found(composer.say("value.nothing_to_convert")), parse, query
         return execute(composer), parse, query
 
     def _clauses(self, question: str, dialogue: Dialogue) -> list[str]:

@@ -46,6 +46,7 @@ class Dialogue:
     rows: list = field(default_factory=list)  # names of the last listed rows
     row_cells: list = field(default_factory=list)  # [table, row, line] of the first 20, for citations
     row_values: list = field(default_factory=list)  # their amounts as shown
+    row_unit: str | None = None  # the unit they were shown in
     last: dict | None = None  # the last query (Query.describe())
     blocked: dict | None = None  # the last query refused for its year
     answer: dict | None = None  # the last answer, for /source
@@ -160,7 +161,7 @@ class Rules:
             return
         index = int(found.group(1)) - 1
         if 0 <= index < len(self.d.rows):
-            name = self.words["numbering"].sub("", self.d.rows[index])
+            name = self.words["numbering"].sub("", self.d.rows[index]).strip()
             entity = next((e for e in self.c.entities if e.name == name and e.kind != "term"), None)
             if entity is not None:
                 self.fill("subject", entity)
@@ -168,7 +169,7 @@ class Rules:
 
     def focused(self) -> Entity | None:
         focus = self.d.focus
-        return self.c.find(focus["kind"], focus["name"]) if focus else None
+        return self.c.find(focus["kind"], focus["name"], focus.get("code")) if focus else None
 
     def row_of(self, entity: Entity) -> Entity | None:
         """The row a measure's column is read in: a subject, an item, or the 类 an overview row names."""
@@ -186,7 +187,7 @@ class Rules:
         """它…, 表里呢, or nothing new named: the question is about the last thing answered."""
         counting_the_list = self.op == "count" and self.d.rows
         asks_of_it = self.op in ("describe", "reason", "attribute") and self.only_asking()  # 主要干啥用
-        if (not self.p.mentions and (self.elliptical() or asks_of_it) and not counting_the_list) or self.has("table"):
+        if not self.p.mentions and ((self.elliptical() or asks_of_it) and not counting_the_list or self.has("table")):
             self.p.mentions[:] = []
             self.fill("subject", focused)
             return True
@@ -195,7 +196,7 @@ class Rules:
     def share_of(self, focused: Entity) -> bool:
         """占全部门多少 naming only the whole: the last thing answered is the part."""
         mentions = self.p.mentions
-        if self.op == "share" and self.p.text.startswith("占") and len(mentions) == 1 and mentions[0].entity is not focused:
+        if self.op == "share" and self.p.text.startswith("占") and len(mentions) <= 1 and not (mentions and mentions[0].entity is focused):
             self.fill("part", focused)
             return True
         return False

@@ -30,8 +30,8 @@ def _named(text: str, catalogs: list[Catalog]) -> list[Catalog]:
         for name in catalog.department_names:
             if len(name) >= 2:
                 spans.extend((m.start(), m.start() + len(name), catalog) for m in re.finditer(re.escape(name), text))
-    if not spans:  # 审批局, 南阳市审批局: a shortening of one department's name
-        for body in _BODY.finditer(text):
+    for body in _BODY.finditer(text):  # 审批局, 南阳市审批局: a shortening of one department's name
+        if not any(s <= body.start() < e for s, e, _ in spans):
             spans.extend((body.start(), body.end(), c) for c in catalogs
                          if any(abbreviates(body.group(0), n) for n in c.department_names))
     kept = [s for s in spans if not any(o[2].department != s[2].department and o[0] <= s[0] and s[1] <= o[1]
@@ -89,7 +89,7 @@ def _one(pool: list[Catalog], years: list[int], current: int | None) -> Scope:
 def resolve(text: str, years: list[int], catalogs: list[Catalog], current: int | None) -> Scope:
     """The documents `text` is about; `main` None when several are loaded and nothing says which."""
     in_city = [c for c in catalogs if any(n in text for n in c.city_names)] or catalogs
-    named = _named(text, in_city)
+    named = _named(text, catalogs)  # a department named in full counts whatever city the text also names
     departments = set(c.department for c in named)
     if len(departments) >= 2:
         return _departments(named, catalogs, years)

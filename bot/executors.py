@@ -22,9 +22,9 @@ EXECUTORS: dict[str, Callable[[Composer], Answer]] = {
 }
 # Over several documents: two years of one department, or several departments.
 ACROSS_YEARS: dict[str, Callable[[Composer], Answer]] = {
-    op: Composer.growth_answer for op in ("value", "change", "previous", "difference", "reason")}
+    op: Composer.growth_answer for op in ("value", "change", "previous", "difference")}
 ACROSS_DEPARTMENTS: dict[str, Callable[[Composer], Answer]] = {
-    "value": Composer.departments_rank_answer, "list": Composer.departments_rank_answer, "rank": Composer.departments_rank_answer,
+    "value": Composer.departments_rank_answer, "rank": Composer.departments_rank_answer,
     "difference": Composer.departments_compare_answer, "sum": Composer.departments_sum_answer,
 }
 STORE_WIDE = ("loaded", "convert")  # answered by the core from every document or from the conversation
@@ -35,6 +35,7 @@ def execute(composer: Composer) -> Answer:
     operation, docs = composer.q.operation, composer.docs
     if len(docs) >= 2:
         across = ACROSS_YEARS if len({d.department for d in docs}) == 1 else ACROSS_DEPARTMENTS
-        if operation in across:
-            return across[operation](composer)
+        if operation not in across:  # an answer from one document would pass for all of them
+            return composer.not_found(composer.say("across.unsupported"))
+        return across[operation](composer)
     return EXECUTORS[operation](composer)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import ROUND_HALF_UP, Decimal
 
+from bot import prose
 from bot.answer import Answer, Citation, Figure
 from bot.catalog import FUNC_TABLE, Cell
 from bot.render import computed, show
@@ -49,7 +50,8 @@ class Listings:
 
     def _sangong_rows(self) -> list[tuple[str, Cell]]:
         parts = self.c.lexicon.measures["“三公”经费"].parts
-        return sorted(((n, self.c.measure(self.c.lexicon.measures[n])[0]) for n in parts), key=lambda x: -x[1].value)
+        rows = [(n, cells[0]) for n in parts if (cells := self.c.measure(self.c.lexicon.measures[n]))]
+        return sorted(rows, key=lambda x: -x[1].value)
 
     def _unit_rows(self) -> list[tuple[str, Cell]]:
         units = [u for u in self.c.units if not u["is_department"]]
@@ -103,7 +105,7 @@ class Listings:
         """The rows in order of amount: the largest or smallest, the N-th, the first N (ties kept), or all."""
         what, items = self.collection() or ("项目", [(n, c) for n, c, _ in self.c.projects()])
         if not items:
-            return self.not_found(self.say("rank.empty"))
+            return self.not_found(self.say("rank.empty"))  # also a document without that table
         order = self.q.order
         ordered = items if order.descending else list(reversed(items))
         self.remember_list(ordered)
@@ -158,6 +160,8 @@ class Listings:
                 cells = self.c.measure(self.c.lexicon.measures[name])
                 if cells:
                     lines.append(f"· {name}：{self.fig(cells[0]).value} {self.unit or cells[0].unit}")
+            if not lines:
+                return self.not_found(self.say("list.no_parts", measure=measure.name))
             return self.answer(self.say("list.parts", measure=measure.name, lines="\n".join(lines)))
         found = self.collection()
         if found is None:
@@ -221,7 +225,8 @@ class Listings:
         named = [m.entity for m in self.q.mentions if m.entity.kind != "unit"]
         focus = self.state.focus or {}
         subject = named[0] if named else self.c.find(focus["kind"], focus["name"], focus.get("code")) if focus else None
-        count = next((f for f in facts if Decimal(f["value"]) > 0), None)
+        totals = [f for f in facts if prose.is_total_count(f["label"])]  # 共有车辆2辆, not 更新购置车辆1辆
+        count = next((f for f in totals or facts if Decimal(f["value"]) > 0), None)
         value = self.value_of(subject) if subject is not None and count is not None else None
         if value is None:
             return None

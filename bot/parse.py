@@ -101,8 +101,12 @@ class Parser:
             scheme=self.scheme(), level=self.level(), counted=self.counted(), noun=self.noun(), stated=self.stated(),
             asks_amount=self.has("asks_amount"), mentions=tuple(self.p.mentions),
             confidence=min(1.0, score / 5) if score else 0.5, alternatives=others,
-            codes=tuple(_CODE.findall(self.p.text)), flags=self.flags(), unknown=self.unknown(unnamed),
+            codes=self.codes(), flags=self.flags(), unknown=self.unknown(unnamed),
         )
+
+    def codes(self) -> tuple[str, ...]:
+        """Codes typed (2013704, 30101); a year (2024) is none."""
+        return tuple(c for c in _CODE.findall(self.p.text) if not (len(c) == 4 and c[:2] in ("19", "20")))
 
     def years(self, operation: str) -> tuple[int, ...]:
         """The years named, and the year before when 去年/上年 asks for its figure."""
@@ -122,7 +126,7 @@ class Parser:
         named = [e for e, _ in self.pairs() if e.kind in ("func", "econ", "gov_econ")]
         if operation in ("list", "count") and self.table() and len(named) == 1 and len(self.pairs()) == 1:
             return "value"  # 住房公积金在经济分类汇总表里分成了哪几行: that item's rows
-        coded = bool(_CODE.search(self.p.text))
+        coded = bool(self.codes())
         if self.terms() and not coded and ((operation == "code" and not self.has("code_words"))
                                            or (operation == "value" and self.has("asks_what"))):
             return "definition"  # 政府采购是什么: a glossary word
@@ -193,9 +197,9 @@ class Parser:
 
     def flags(self) -> frozenset[str]:
         """Role words present, for executors that need to know a side said "项目" or "几个单位"."""
-        names = ("each", "joined", "summed", "total_words", "names", "projects", "amount_words", "unit_rows", "narrative_counts", "projects_counted", "exclude", "within",
+        names = ("each", "summed", "total_words", "names", "amount_words", "unit_rows", "narrative_counts", "projects_counted",
                  "units_word")
-        present = {n for n in names if self.has(n, self.p.text)}  # words present, inside names too
+        present = {n for n in names if self.has(n)} | ({"projects"} if self.has("projects", self.p.text) else set())
         return frozenset(present | ({"both"} if self.has("joined") else set()))  # A和B, outside any name
 
     # ----- operands ----------------------------------------------------------------------
@@ -207,8 +211,9 @@ class Parser:
         if crossed and (operation in ("value", "list", "sum", "difference") or self.has("each")):
             return crossed
         recalled = self.recalled()
-        if self.has("each") or operation == "check":
-            named = tuple(Operand("item", subject=e, unit=u) for e, u in self.each_pairs())
+        if self.has("each") or operation == "check":  # a check keeps the whole its parts are in
+            pairs = self.pairs(most=10) if operation == "check" else self.each_pairs()
+            named = tuple(Operand("item", subject=e, unit=u) for e, u in pairs)
             unknown = [w for w in self.unknown(self.unnamed()) if len(w) >= 3]
             if operation == "check" and len(named) == 1 and unknown:  # 机构运转经费和公用经费是不是同一个数
                 named = (Operand("item", measure=unknown[0]),) + named

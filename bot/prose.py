@@ -13,6 +13,7 @@ _DOWN = re.compile(r"减少|下降")
 _SENTENCE_END = re.compile(r"(?<=[。；;])")
 _NUMBERED = re.compile(r"^[（(][一二三四五六七八九十]+[)）]")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_TOTAL_COUNT = re.compile(r"共有|共计|合计|总数|总量")
 _LISTING = re.compile(r"包括[:：]?(.+?)(?:等[^、,，;；。]*)?[。;；]?$")
 
 
@@ -50,6 +51,11 @@ def numbers(text: str) -> list[str]:
 
 def has_number(text: str) -> bool:
     return bool(_NUMBER.search(text))
+
+
+def is_total_count(label: str) -> bool:
+    """A narrative count that is a total (本部门共有车辆, 合计), not one kind of it."""
+    return bool(_TOTAL_COUNT.search(label))
 
 
 def counts(sentence: str, counter: str) -> bool:

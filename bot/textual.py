@@ -158,7 +158,7 @@ class TextAnswers:
             later = facts[facts.index(current) + 1:]
             delta = next((f for f in later if prose.is_delta(f["label"]) and f["compared_year"] in (previous, None)), None)
             unchanged = "持平" in paragraph and (str(previous) in paragraph or "上年" in paragraph)
-            if delta is not None or unchanged:
+            if (delta is not None or unchanged) and line in paragraphs:
                 return current, delta, paragraphs[line]["heading"] or paragraphs[line]["part"], line
         return None
 
