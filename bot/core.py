@@ -156,8 +156,9 @@ class Assistant:
 
     def _clauses(self, question: str, dialogue: Dialogue) -> list[str]:
         """The questions one message asks: it is split after ？/；/！/。 where a later part names something of its
-        own or recalls what was asked (公用经费呢？两者差多少？); a part that only asks again (多多少？) stays
-        with the one before it."""
+        own or recalls what was asked (公用经费呢？两者差多少？), and after a comma where a later part asks what
+        something is for or why (公用经费多少，主要干啥用); a part that only asks again (多多少？) stays with the
+        one before it."""
         parts = [p for p in _CLAUSE_END.split(question) if p.strip()]
         if len(parts) < 2:
             return [question]

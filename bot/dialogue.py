@@ -65,10 +65,18 @@ def _entity(data: dict | None, catalog: Catalog) -> Entity | None:
     return catalog.find(data["kind"], data["name"], data.get("code")) if data else None
 
 
-def restore(data: dict, catalog: Catalog) -> Query:
-    """The `Query` a `Query.describe()` dict was made from, with entities found again in `catalog`."""
+def restore(data: dict, catalog: Catalog) -> Query | None:
+    """The `Query` a `Query.describe()` dict was made from, with entities found again in `catalog`; None for
+    a dict an older version stored (a session that outlived an upgrade simply has no last query)."""
+    try:
+        return _restore(data, catalog)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _restore(data: dict, catalog: Catalog) -> Query:
     operands = tuple(Operand(o["role"], subject=_entity(o["subject"], catalog), measure=o["measure"],
-                             unit=_entity(o["unit"], catalog), document=o["document"], top=o["top"],
+                             unit=_entity(o["unit"], catalog), top=o["top"],
                              items=tuple(e for e in (_entity(i, catalog) for i in o["items"]) if e is not None))
                      for o in data["operands"])
     rows = None
@@ -86,7 +94,7 @@ def restore(data: dict, catalog: Catalog) -> Query:
     return Query(
         operation=data["operation"], operands=operands, rows=rows, order=Ordering(**data["order"]),
         document=data["document"], documents=tuple(data["documents"]), years=tuple(data["years"]),
-        display_unit=data["display_unit"], attribute=data["attribute"], absent=data["absent"], words=data["words"], word_parts=tuple(data["word_parts"]),
+        display_unit=data["display_unit"], absent=data["absent"], words=data["words"], word_parts=tuple(data["word_parts"]),
         table=data["table"], scheme=data["scheme"], level=data["level"], counted=data["counted"], noun=data["noun"],
         stated=(Decimal(data["stated"][0]), data["stated"][1]) if data["stated"] else None,
         asks_amount=data["asks_amount"], mentions=mentions, codes=tuple(data["codes"]), flags=frozenset(data["flags"]),
@@ -146,14 +154,16 @@ class Rules:
         return self.result
 
     def replay(self) -> None:
-        if self.op == "convert" and self.d.last:
-            self.result.replay = replace(restore(self.d.last, self.c), display_unit=self.p.unit, from_context=("query",))
+        last = restore(self.d.last, self.c) if self.op == "convert" and self.d.last else None
+        if last is not None:
+            self.result.replay = replace(last, display_unit=self.p.unit, from_context=("query",))
 
     def retry_year(self) -> None:
         if self.d.blocked and self.p.years == [self.c.year] and self.elliptical() and not self.p.mentions:
             refused = restore(self.d.blocked, self.c)
-            self.result.replay = replace(refused, years=(self.c.year,), out_of_scope=None, document=self.c.doc_id,
-                                         from_context=("query", "years"))
+            if refused is not None:
+                self.result.replay = replace(refused, years=(self.c.year,), out_of_scope=None, document=self.c.doc_id,
+                                             from_context=("query", "years"))
 
     def nth(self) -> None:
         found = self.words["nth"].search(self.p.text)
@@ -240,8 +250,10 @@ class Rules:
         last = self.d.last or {}
         if last.get("rows") and not self.p.mentions and (self.has("among") or self.has("these")) \
                 and self.op in ("rank", "sum", "count", "average", "list"):
-            self.result.rows = restore(last, self.c).rows
-            self.result.filled.append("rows")
+            kept = restore(last, self.c)
+            if kept is not None:
+                self.result.rows = kept.rows
+                self.result.filled.append("rows")
 
 
 def follow_up(parse: Parse, operation: str, dialogue: Dialogue, catalog: Catalog, lexicon: Lexicon) -> FollowUp:

@@ -1,8 +1,9 @@
-"""From linked mentions and operator cues to a `Query`: the only place that reads the question.
+"""From linked mentions and operator cues to a `Query`.
 
 The operation is chosen by score over the cues of knowledge/operators.toml; the operands get
 their roles from where the cue words stand; row sets, order, bounds and the other slots come
-from the role words of the same file. Executors never see the text.
+from the role words of the same file. The other readers of the question are the steps before
+this one (normalising, linking, choosing the documents, the follow-up rules); executors never see it.
 """
 
 from __future__ import annotations

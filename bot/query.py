@@ -1,7 +1,7 @@
 """The typed query between understanding and answering.
 
-`bot/parse.py` builds one `Query` from a question (and the conversation); executors in
-`bot/executors/` answer it without reading the question text again. A `Query` is frozen:
+`bot/parse.py` builds one `Query` from a question (and the conversation); the executors that
+bot/executors.py names answer it without reading the question text again. A `Query` is frozen:
 a follow-up makes a new one with `dataclasses.replace`.
 """
 
@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from bot.catalog import Entity
 
-# What a question can ask for; each has one executor (bot/executors/__init__.py).
+# What a question can ask for; each has one executor in bot/executors.py (loaded and convert: bot/core.py).
 OPERATIONS = (
     "value", "list", "count", "rank", "sum", "difference", "ratio", "share", "exclusion", "average",
     "change", "previous", "check", "reason", "definition", "describe", "attribute", "code", "indicators", "loaded", "convert",
@@ -23,11 +23,10 @@ OPERATIONS = (
 class Operand:
     """One thing a computation reads: a row-like subject, a column-like measure, a unit scope."""
 
-    role: str  # subject | part | whole | left | right | minuend | subtrahend | item
+    role: str  # item | part | whole | left | right | minuend | subtrahend | recall | unknown_whole
     subject: Entity | None = None  # project, unit, subject code, economic item, overview row, class …
     measure: str | None = None  # a measure name (人员经费 …) read in the subject's row; alone: words for a narrative amount
     unit: Entity | None = None  # the unit whose figure it is (大数据中心, 本级); None: the department
-    document: int | None = None  # documents.id; None: the query's document
     top: int | None = None  # "X中最大的(N个)": the largest N rows of the query's row set; recall: how many
     items: tuple[Entity, ...] = ()  # several things added up ("A和B加起来占…")
 
@@ -78,7 +77,6 @@ class Query:
     documents: tuple[int, ...] = ()  # growth over years, comparisons over departments
     years: tuple[int, ...] = ()
     display_unit: str | None = None  # 元 | 千元 | 万元 | 亿元 when asked for
-    attribute: str | None = None  # what a non-amount question asks (reason, type, owner …)
     absent: str | None = None  # an attribute the disclosure does not hold (中标单位, 品牌 …)
     out_of_scope: str | None = None  # why the question is outside the disclosure
     words: str = ""  # content words no name covers: matched against headings and narrative
@@ -110,7 +108,7 @@ class Query:
 
         def operand(o: Operand) -> dict:
             return {"role": o.role, "subject": entity(o.subject), "measure": o.measure, "unit": entity(o.unit),
-                    "document": o.document, "top": o.top, "items": [entity(e) for e in o.items]}
+                    "top": o.top, "items": [entity(e) for e in o.items]}
 
         rows = None
         if self.rows is not None:
@@ -123,7 +121,7 @@ class Query:
         return {
             "operation": self.operation, "operands": [operand(o) for o in self.operands], "rows": rows,
             "order": dict(vars(self.order)), "document": self.document, "documents": list(self.documents),
-            "years": list(self.years), "display_unit": self.display_unit, "attribute": self.attribute,
+            "years": list(self.years), "display_unit": self.display_unit,
             "absent": self.absent, "out_of_scope": self.out_of_scope, "words": self.words, "word_parts": list(self.word_parts), "table": self.table,
             "scheme": self.scheme, "level": self.level, "counted": self.counted, "noun": self.noun,
             "stated": [str(self.stated[0]), self.stated[1]] if self.stated else None, "unknown": list(self.unknown),

@@ -133,3 +133,14 @@ def test_normalising_twice_changes_nothing_and_links_name_what_was_typed(assista
         exact = mention.score == 100
         assert not exact or norm(mention.text) in norm(once.text)
         assert mention.score >= 65  # weak matches are never links
+
+
+def test_a_session_stored_by_an_older_version_still_answers(assistant):
+    """A conversation that outlived an upgrade (its stored query lacks newer fields) loses only its context."""
+    assistant.answer("三公经费多少", "old")
+    state = assistant.sessions.get("old")
+    del state["last"]["word_parts"]
+    assistant.sessions.put("old", state)
+    answer = assistant.answer("换成元", "old")
+    assert answer.status != ANSWERED or "43000.00" in answer.text
+    assert "出错" not in answer.text
