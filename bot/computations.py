@@ -33,6 +33,8 @@ class Computations:
         part = scoped or self._side(part_op)
         if whole_op is not None and (whole_op.subject or whole_op.items or whole_op.measure or whole_op.top):
             whole = self._side(whole_op)
+        elif part_op.unit is not None and part_op.subject is not None and part_op.subject.kind == "measure":
+            whole = self.value_of(part_op.subject)  # 大数据中心的项目支出占比: of the department's 项目支出
         elif part_op.subject or part_op.items:
             whole = self.value_of(self._default_whole([e for e in (part_op.subject, *part_op.items) if e]))
         else:
@@ -142,11 +144,20 @@ class Computations:
     def _operands(self) -> list[Operand]:
         """The query's operands; "两者/这三项" recalls the last things asked."""
         if self.q.operands and self.q.operands[0].role == "recall":
+            wanted = self.q.operands[0].top or len(self.state.rows)
+            listed = [e for e in (self._listed(name) for name in self.state.rows[:wanted]) if e is not None]
+            if len(listed) >= 2:  # 前三名是哪些 … 这三个加起来: the rows just listed
+                return [Operand("item", subject=e) for e in listed]
             recent = self.state.recent
             wanted = self.q.operands[0].top or len(recent)
             found = [e for e in (self.c.find(*key) for key in recent[-wanted:]) if e is not None] if len(recent) >= 2 else []
             return [Operand("item", subject=e) for e in found]
         return [o for o in self.q.operands if o.subject is not None]
+
+    def _listed(self, name: str) -> Entity | None:
+        """The entity a listed row names ("30101 基本工资（50501）" → 基本工资)."""
+        bare = self.c.lexicon.operators.followup["numbering"].sub("", name).strip()
+        return next((e for e in self.c.entities if e.name == bare and e.kind not in ("term", "indicator")), None)
 
     def each_answer(self) -> Answer | None:
         """Every named thing's figure (A和B分别多少, X的工资福利支出和商品和服务支出); their sum when asked."""
@@ -156,7 +167,8 @@ class Computations:
         if len(values) == 1:
             return self.answer(self.say("value.one", year=self.c.year, label=values[0][2], amount=values[0][1]))
         lines = [self.say("value.each_line", label=label, amount=shown) for _, shown, label in values]
-        if self.q.order.total and len(values) > 1:
+        totals = any(o.subject is not None and o.subject.kind == "measure" and o.subject.name in TOTALS for o in self.q.operands)
+        if self.q.order.total and len(values) > 1 and not totals:  # 项目支出和总计: no sum of a total and its part
             unit_name = self.unit or values[0][1].split()[-1]
             total = sum((v[0] for v in values), Decimal(0))
             self.figures.append(computed(total, unit_name, " + ".join(show(v[0]) for v in values)))
@@ -224,7 +236,7 @@ class Computations:
 
     def sum_answer(self) -> Answer:
         """The total of the things named (人员经费和公用经费加起来), or of the last list."""
-        named = [o for o in self.q.operands if o.subject is not None]
+        named = [o for o in self.q.operands if o.subject is not None and not (o.subject.kind == "measure" and o.subject.name in TOTALS)]
         found = self.collection() if "rows" in self.q.from_context or (self.q.rows and not named) else None
         if found is not None:  # 这几个加起来 (the rows just listed), 低于10万元的项目加起来
             what, items = self.above_threshold(*found)

@@ -124,6 +124,8 @@ class Parser:
             return "previous"  # 按增加额推算，2023年预算是多少
         if self.c.year - 1 in self.years(operation) and operation not in ("change", "reason", "check") and not documents:
             return "previous"  # a figure of the year compared with: from the narrative, or not at all
+        if operation == "value" and self.name_filter() and all(e.name in TOTALS for e, _ in self.pairs()):
+            return "sum"  # 跟电子政务外网相关的项目一共多少钱: the rows the name picks, added up
         named = [e for e, _ in self.pairs() if e.kind in ("func", "econ", "gov_econ")]
         if operation in ("list", "count") and self.table() and len(named) == 1 and len(self.pairs()) == 1:
             return "value"  # 住房公积金在经济分类汇总表里分成了哪几行: that item's rows
