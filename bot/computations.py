@@ -198,15 +198,7 @@ class Computations:
 
     def _check_sides(self):
         """(parts added up, whole) as (value, shown, label) pairs; None when the question names no whole."""
-        named = [o.subject for o in self.q.operands if o.subject is not None]
-        wholes = [e for e in named if e.kind == "measure" and (e.name in TOTALS or self.c.lexicon.measures[e.name].parts)]
-        whole = wholes[-1] if wholes else None
-        parts = [o for o in self.q.operands if o.subject is not whole]
-        if parts and all(o.subject is not None and o.subject.kind == "class" for o in parts) and self.q.rows is not None:
-            parts = []  # 201类下面各科目加起来: the 类's rows are the parts
-        rows = self.collection() if self.q.rows is not None and not parts else None
-        if whole is not None and not parts and not rows:
-            parts = [Operand("item", subject=self.measure_entity(n)) for n in self.c.lexicon.measures[whole.name].parts]
+        whole, parts, rows = self._check_operands()
         stated = self._stated_whole() if whole is None else None
         if whole is None and stated is None and "total_words" in self.q.flags and "summed" in self.q.flags:
             whole = self.measure_entity("收支总计")  # 本级和大数据中心加起来是不是等于部门总数
@@ -214,15 +206,33 @@ class Computations:
             whole, parts = parts[1].subject, parts[:1]  # 机构运转经费和公用经费是不是同一个数
         if (whole is None and stated is None) or not (parts or rows):
             return None
+        return self._check_left(parts, rows), stated or self.value_of(whole)
+
+    def _check_operands(self):
+        """(the whole named, the parts named, the rows to add up instead): the last named total or measure
+        with parts is the whole; a 类 named with its rows (201类下面各科目) gives the rows."""
+        named = [o.subject for o in self.q.operands if o.subject is not None]
+        wholes = [e for e in named if e.kind == "measure" and (e.name in TOTALS or self.c.lexicon.measures[e.name].parts)]
+        whole = wholes[-1] if wholes else None
+        parts = [o for o in self.q.operands if o.subject is not whole]
+        if parts and all(o.subject is not None and o.subject.kind == "class" for o in parts) and self.q.rows is not None:
+            parts = []
+        rows = self.collection() if self.q.rows is not None and not parts else None
+        if whole is not None and not parts and not rows:  # 三公经费各项加起来等于合计吗: the measure's parts
+            parts = [Operand("item", subject=self.measure_entity(n)) for n in self.c.lexicon.measures[whole.name].parts]
+        return whole, parts, rows
+
+    def _check_left(self, parts: list[Operand], rows) -> tuple[Decimal, str, str] | None:
+        """The parts added up, with each shown when there are few."""
         if rows:
             what, items = rows
             n = self.count(len(items), "项", None, what)
             shown = "：" + " + ".join(show(convert(c.value, c.unit, self.unit or c.unit)) for _, c in items) if len(items) <= 8 else ""
-            left = self._total_of_cells(items, f"{what}（{n} 项{shown}）") if items else None
-        else:
-            values = [self._side(o) for o in parts]
-            left = (values[0] if len(values) == 1 else self._total_of([o.subject for o in parts])) if all(values) else None
-        return left, stated or self.value_of(whole)
+            return self._total_of_cells(items, f"{what}（{n} 项{shown}）") if items else None
+        values = [self._side(o) for o in parts]
+        if not all(values):
+            return None
+        return values[0] if len(values) == 1 else self._total_of([o.subject for o in parts])
 
     def _stated_whole(self) -> tuple[Decimal, str, str] | None:
         """The amount the question states, as a figure of its own (…加起来是428.76吗)."""
