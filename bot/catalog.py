@@ -97,9 +97,17 @@ class Catalog:
 
     # ----- the index of names -------------------------------------------------
     def _add(self, kind: str, name: str, code: str | None = None, aliases: tuple[str, ...] = ()) -> Entity:
-        entity = Entity(kind, name, code, {norm(name), *(norm(a) for a in aliases if a)})
+        said = {norm(name), *(norm(a) for a in aliases if a)}
+        # questions are normalised with the typo and colloquial table (运维费 → 运行维护费): so are the names
+        said |= {self._as_normalised(a) for a in said}
+        entity = Entity(kind, name, code, said)
         self.entities.append(entity)
         return entity
+
+    def _as_normalised(self, alias: str) -> str:
+        for typo, meant in self.lexicon.typos.items():
+            alias = alias.replace(typo, meant)
+        return alias
 
     def _build(self) -> None:
         syn = self.lexicon.synonyms

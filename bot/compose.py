@@ -322,7 +322,9 @@ class Composer(Computations, Listings, TextAnswers, Across):
         return found or self.not_found(self.say("reason.not_stated", subject="、".join(named) or "这一项"))
 
     def describe_answer(self) -> Answer:
-        """What a thing is for: the section or sentence that says it, else its figure."""
+        """What a thing is for: the section or sentence that says it, a project's targets, else its figure."""
+        if self.q.of("project"):  # 原厂延保那个项目是为了什么: its performance targets say
+            return self.performance_answer()
         return self.section_answer() or self.sentence_answer() or self.figure_answer()
 
     def composition_answer(self) -> Answer | None:

@@ -27,6 +27,7 @@ class Phrases:
     trailing: re.Pattern
     link_noise: re.Pattern
     kind_words: re.Pattern
+    section_words: dict[str, str]  # words that name a narrative heading otherwise (职责 → 主要职责)
     indicator_noise: re.Pattern
     whole_budget: tuple[str, ...]
     collections: tuple[tuple[str, re.Pattern, re.Pattern | None], ...]  # rows, pattern, unless
@@ -81,6 +82,7 @@ def _phrases(data: dict) -> Phrases:
         trailing=re.compile(f"({data['trailing_words']})+$"),
         link_noise=re.compile(data["link_noise_words"]),
         kind_words=re.compile(data["kind_words"]),
+        section_words=dict(data.get("section_words", {})),
         indicator_noise=re.compile(data["indicator_noise"]),
         whole_budget=tuple(data["whole_budget"]),
         collections=tuple((c["rows"], re.compile(c["pattern"]), re.compile(c["unless"]) if c.get("unless") else None)

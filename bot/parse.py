@@ -28,6 +28,7 @@ _NTH = re.compile(r"第(\d+)")
 _CODE = re.compile(r"(?<!\d)\d{3,7}(?!\d)")
 _AMOUNT_OR_YEAR = re.compile(r"[\d.]+\s*(?:万元|亿元|千元|元|万|亿|年|%)?")
 _STATED = re.compile(r"(?<![\d.])(\d+\.\d+|\d+(?=\s*(?:万元|亿元|元|万|%)))\s*(万元|亿元|元|万|%)?(?![\d.])")
+_FIGURES = ("value", "sum", "difference", "ratio", "share", "previous")  # 去年…多少 asks last year's figure of these
 _OVER_ROWS = ("list", "count", "rank", "average", "sum", "check", "share")  # operations that may read a row set
 _PARTS = re.compile(r"和|与|及|、")
 _DESCRIBING = ("describe", "reason", "definition")
@@ -122,7 +123,7 @@ class Parser:
         asks_last_year = self.c.year - 1 in self.p.years and self.c.year not in self.p.years and not self.has("compared_with")
         if operation == "change" and asks_last_year and self.has("asks_amount"):
             return "previous"  # 按增加额推算，2023年预算是多少
-        if self.c.year - 1 in self.years(operation) and operation not in ("change", "reason", "check") and not documents:
+        if self.c.year - 1 in self.years(operation) and operation in _FIGURES and not documents:
             return "previous"  # a figure of the year compared with: from the narrative, or not at all
         if operation == "value" and self.name_filter() and all(e.name in TOTALS for e, _ in self.pairs()):
             return "sum"  # 跟电子政务外网相关的项目一共多少钱: the rows the name picks, added up
@@ -155,6 +156,9 @@ class Parser:
     def words(self, text: str | None = None) -> str:
         """The content words of the question (or of part of it): what is left once question words and linked names go."""
         text = self.p.text if text is None else text
+        if not [m for m in self.p.mentions if m.entity.kind != "unit"]:  # 这个局是干啥的: its 主要职责
+            for word, heading in self.lex.phrases.section_words.items():
+                text = text.replace(word, heading)
         for m in self.p.mentions:
             text = text.replace(m.text, " ")
         text = _YEAR.sub("", text)

@@ -217,6 +217,7 @@ class TextAnswers:
     def section_answer(self, key: str | None = None) -> Answer | None:
         """All paragraphs under a heading the question names (主要职责, 年度主要任务), or that `key` names."""
         key = self.q.words if key is None else norm(key)
+        key = next((heading for word, heading in self.c.lexicon.phrases.section_words.items() if word in key), key)
         if len(key) < 3:  # two characters (一般, 预算) name no heading
             return None
         sections = self.c.sections
@@ -242,8 +243,14 @@ class TextAnswers:
         return self.answer(f"“{heading}”共 {n} 条：\n{text}")
 
     def definition_answer(self) -> Answer:
-        terms = [e for m in self.q.mentions for e in (m.entity, *m.alternates) if e.kind == "term"]
-        row = self.c.glossary(terms[0].name) if terms else None
+        terms = list(dict.fromkeys(e.name for m in self.q.mentions for e in (m.entity, *m.alternates) if e.kind == "term"))
+        if len(terms) >= 2:  # 基本支出和项目支出有啥区别: each as the glossary defines it
+            rows = [r for r in map(self.c.glossary, terms[:3]) if r is not None]
+            for r in rows:
+                self.citations.append(Citation(self.c.source, "名词解释", r["term"], r["line"]))
+            if len(rows) >= 2:
+                return self.answer("\n".join(f"{r['term']}：{r['definition']}" for r in rows))
+        row = self.c.glossary(terms[0]) if terms else None
         if row is None:
             key = self.q.words.replace("定义", "").replace("含义", "").replace("意思", "").replace("名词解释", "")
             rows = self.c.conn.execute("SELECT * FROM glossary WHERE document_id = ?", (self.c.doc_id,)).fetchall()

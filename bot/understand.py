@@ -16,7 +16,7 @@ FUZZY_CUTOFF = 80  # rapidfuzz score (0-100) below which a token links to nothin
 FUZZY_MARGIN = 5  # a fuzzy name must beat the runner-up by this much, else it is no link
 BIGRAM_CUTOFF = 0.65
 _KIND_ORDER = ("measure", "project", "unit", "func", "econ", "gov_econ", "row", "indicator", "term")  # who keeps shared words  # share of character pairs a name and the question have in common
-_PLACE = re.compile(r"([\u4e00-\u9fa5]{2,4}?(?:市|省|县|区))")
+_PLACE = re.compile(r"([\u4e00-\u9fa5]{2,4}?(?:市|省|县|区))(?![别域分间])")  # 有啥区别 names no 区
 _ORGANISATION = re.compile(r"[\u4e00-\u9fa5]{2,4}?[市省县区][\u4e00-\u9fa5]{1,12}?(?:局|委员会|委|厅|办公室|政府|中心)")
 
 
