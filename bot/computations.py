@@ -115,7 +115,10 @@ class Computations:
         """How many times one figure is another (人员经费是公用经费的几倍)."""
         operands = self._operands()[:2]
         if len(operands) < 2:
+            operands = self._recent_pair()  # 大数据中心比局本级多多少？是几倍？: the two just compared
+        if len(operands) < 2:
             return self.figure_answer()
+        self._remember_operands(operands)
         values = [self._side(o) for o in operands]
         if not all(values):
             return self.not_found(self.say("ratio.missing"))
@@ -153,6 +156,16 @@ class Computations:
             found = [e for e in (self.c.find(*key) for key in recent[-wanted:]) if e is not None] if len(recent) >= 2 else []
             return [Operand("item", subject=e) for e in found]
         return [o for o in self.q.operands if o.subject is not None]
+
+    def _recent_pair(self) -> list[Operand]:
+        """The last two things answered, when a question computes over them without naming them."""
+        found = [e for e in (self.c.find(*key) for key in self.state.recent[-2:]) if e is not None]
+        return [Operand("item", subject=e) for e in found] if len(found) == 2 else []
+
+    def _remember_operands(self, operands: list[Operand]) -> None:
+        for o in operands:
+            if o.subject is not None:
+                self.remember(o.subject, o.unit)
 
     def _listed(self, name: str) -> Entity | None:
         """The entity a listed row names ("30101 基本工资（50501）" → 基本工资)."""
@@ -293,10 +306,11 @@ class Computations:
         previous = self.c.find(focus["kind"], focus["name"], focus["code"]) if focus else None
         if len(operands) == 1 and previous is not None and previous is not operands[0].subject:
             operands.insert(0, Operand("left", subject=previous))  # 等保测评多少 … 比原厂延保多多少
-        elif len(operands) < 2 and len(self.state.recent) >= 2:  # (两者)差多少
-            operands = [Operand("item", subject=e) for e in (self.c.find(*key) for key in self.state.recent[-2:]) if e is not None]
+        elif len(operands) < 2:  # (两者)差多少
+            operands = self._recent_pair()
         if len(operands) < 2:
             return self.figure_answer()
+        self._remember_operands(operands)
         values = [self._side(o) for o in operands]
         if not all(values):
             return self.not_found(self.say("difference.missing"))

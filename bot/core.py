@@ -30,6 +30,7 @@ from bot.validate import check_knowledge
 log = logging.getLogger(__name__)
 _CLAUSE_END = re.compile(r"(?<=[？?；;！!。，,])")
 _PROSE = ("describe", "reason", "definition", "attribute")  # a part after a comma that asks these is a question of its own
+_COMPUTING = ("ratio", "difference", "share")  # 多多少？是几倍？: a second computation over the same things
 UNDERSTOOD_CACHE = 4096  # questions whose understanding is kept (popular questions repeat)
 
 
@@ -170,8 +171,10 @@ class Assistant:
             own = [m for m in mentions if not (m.entity.kind == "measure" and m.entity.name in TOTALS)]  # 一共多少钱 asks again
             recalls = any(word in normalized.text for word in self.lexicon.operators.recall)
             comma = clauses[-1].rstrip()[-1:] in "，,"
-            prose = choose_operation(normalized.text, self.lexicon)[0] in _PROSE
-            if (own or recalls) and not comma or (comma and prose and not own):
+            asked = choose_operation(normalized.text, self.lexicon)[0]
+            before = choose_operation(self._normalized(clauses[-1]).text, self.lexicon)[0]
+            again = asked in _COMPUTING and before in _COMPUTING and asked != before
+            if (own or recalls or again) and not comma or (comma and (asked in _PROSE or again) and not own):
                 clauses.append(part)
             else:
                 clauses[-1] += part
