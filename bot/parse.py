@@ -91,7 +91,7 @@ class Parser:
     def query(self, intent_override: str | None = None, documents: tuple[int, ...] = ()) -> Query:
         cued, score, others = choose_operation(self.text, self.lex)
         operation = self.refine(intent_override or cued, documents)
-        words = self.words()
+        words = self.words(operation=operation)
         operands = self.operands(operation)
         needs_rows = operation != "share" or any(o.top for o in operands)  # a share reads rows only for 最大的N个
         unnamed = self.unnamed()
@@ -153,7 +153,7 @@ class Parser:
     def terms(self) -> list[Entity]:
         return [e for m in self.p.mentions for e in (m.entity, *m.alternates) if e.kind == "term"]
 
-    def words(self, text: str | None = None) -> str:
+    def words(self, text: str | None = None, operation: str | None = None) -> str:
         """The content words of the question (or of part of it): what is left once question words and linked names go."""
         text = self.p.text if text is None else text
         if not [m for m in self.p.mentions if m.entity.kind != "unit"]:  # 这个局是干啥的: its 主要职责
@@ -162,7 +162,7 @@ class Parser:
         for m in self.p.mentions:
             text = text.replace(m.text, " ")
         text = _YEAR.sub("", text)
-        describing = any(cue.search(text) for name, cue, _ in self.lex.operators.cues if name in _DESCRIBING)
+        describing = operation in _DESCRIBING  # 加起来差一分钱怎么回事: every cue is asking, not subject
         cues = [cue for name, cue, _ in self.lex.operators.cues if name in _DESCRIBING or describing]
         text = _blank(text, [m.span() for cue in cues for m in cue.finditer(text)])  # 主要花在什么地方: the asking
         phrases = self.lex.phrases
