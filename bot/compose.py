@@ -22,7 +22,7 @@ from bot.render import amount_text, citation, computed, figure, show
 from bot.textual import TextAnswers
 from db.money import convert
 
-DEFAULT_SUGGESTIONS = ["三公经费多少", "大数据中心项目有哪些", "人员经费占基本支出多少"]
+DEFAULT_SUGGESTIONS = ["三公经费多少", "有哪些项目", "人员经费占基本支出多少"]  # names every disclosure has
 MAX_OPTIONS = 8
 
 
@@ -307,7 +307,7 @@ class Composer(Computations, Listings, TextAnswers, Across):
             return [f"{entity.name}有哪些项目", f"{entity.name}占全部门多少", "项目支出多少"]
         if entity.kind == "project":
             return [f"{entity.name}的绩效指标", "哪个项目钱最多", "有几个项目"]
-        return [f"{entity.name}占比多少", "比2023年增加多少", "有哪些项目"]
+        return [f"{entity.name}占比多少", f"比{self.c.year - 1}年增加多少", "有哪些项目"]
 
     def change_answer(self) -> Answer:
         """How a figure changed against last year, as the narrative states it."""

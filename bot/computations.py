@@ -46,7 +46,7 @@ class Computations:
         share = percent(part[0], whole[0])
         self.figures.append(computed(share, "%", f"{show(part[0])} ÷ {show(whole[0])} × 100%（{part[2]} ÷ {whole[2]}）"))
         return self.answer(self.say("share.result", part=part[2], part_amount=part[1], whole=whole[2], whole_amount=whole[1], share=share),
-                           ["人员经费占基本支出多少", "项目支出占比", "大数据中心占全部门多少"])
+                           ["人员经费占基本支出多少", "项目支出占比", "三公经费占比多少"])
 
     def _side(self, side: Operand) -> tuple[Decimal, str, str] | None:
         """The amount one operand names: a unit's total or its part of a measure, several things added,
