@@ -29,7 +29,7 @@ from bot.validate import check_knowledge
 
 log = logging.getLogger(__name__)
 _CLAUSE_END = re.compile(r"(?<=[？?；;！!。，,])")
-_PROSE = ("describe", "reason", "definition", "attribute")  # a part after a comma that asks these is a question of its own
+_PROSE = ("describe", "reason", "definition", "attribute", "indicators")  # a part after a comma that asks these is a question of its own
 _COMPUTING = ("ratio", "difference", "share")  # 多多少？是几倍？: a second computation over the same things
 UNDERSTOOD_CACHE = 4096  # questions whose understanding is kept (popular questions repeat)
 

@@ -30,7 +30,8 @@ from bot.lexicon import Lexicon
 from bot.query import Bounds, Operand, Ordering, Query, RowSet
 from bot.understand import Mention, Parse
 
-FOLLOWUP_WORDS = ("among", "filler", "follow_on", "nth", "numbering", "pronoun", "table", "then", "these", "years", "yes_no")
+FOLLOWUP_WORDS = ("among", "each", "filler", "follow_on", "inside", "nth", "numbering", "pronoun", "table", "then", "these",
+                  "years", "yes_no")
 FIRST_OPERATIONS = ("share", "list", "count", "indicators", "change")  # kept by "那X呢"
 
 
@@ -189,7 +190,7 @@ class Rules:
         focused = self.focused()
         if focused is None or self.p.out_of_scope or ((self.has("among") or self.has("these")) and self.d.rows):
             return
-        for rule in (self.pointed, self.share_of, self.crossed, self.for_unit):
+        for rule in (self.pointed, self.share_of, self.crossed, self.for_unit, self.rows_of):
             if rule(focused):
                 return
 
@@ -208,15 +209,34 @@ class Rules:
         mentions = self.p.mentions
         if self.op == "share" and self.p.text.startswith("占") and len(mentions) <= 1 and not (mentions and mentions[0].entity is focused):
             self.fill("part", focused)
+            self._fill_focus_unit()
+            return True
+        if self.op == "share" and not mentions and self.elliptical():  # … 其中大数据中心的项目多少 … 占比多少
+            self.fill("part", focused)
+            self._fill_focus_unit()
             return True
         return False
+
+    def _fill_focus_unit(self) -> None:
+        code = (self.d.focus or {}).get("unit")
+        unit = next((e for e in self.c.entities if code and e.kind == "unit" and e.code == code), None)
+        if unit is not None:
+            self.fill("unit", unit)
 
     def crossed(self, focused: Entity) -> bool:
         """行政运行 … (其中)公用经费(呢); 科学技术支出 … 其中人员经费: that row read in the measure's column."""
         row = self.row_of(focused)
         mentions = self.p.mentions
-        if (self.has("among") or self.has("then")) and row and mentions and all(
+        if (self.has("among") or self.has("then") or self.has("each")) and row and mentions and all(
                 m.entity.kind == "measure" and self.lex.measures[m.entity.name].columns for m in mentions):
+            self.fill("subject", row)
+            return True
+        return False
+
+    def rows_of(self, focused: Entity) -> bool:
+        """社会保障和就业支出多少 … 里面最大的是哪一项: the rows under the last thing answered."""
+        row = self.row_of(focused)
+        if self.op in ("rank", "list", "count") and not self.p.mentions and self.has("inside") and row is not None:
             self.fill("subject", row)
             return True
         return False

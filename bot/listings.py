@@ -92,6 +92,8 @@ class Listings:
                     items.append((f"{entity.code} {entity.name}", replace(cells[0], value=total, formula=formula)))
             if items:
                 return f"{measure.name}中的经济科目", sorted(items, key=lambda x: (-x[1].value, x[0]))
+        if measure is not None and FUNC_TABLE in measure.columns:  # 项目支出里哪一项最多: by function subject
+            return f"{measure.name}中的功能科目", self._subject_rows()
         return "经济科目", self.c.econ_items()
 
     def _project_rows(self) -> tuple[str, list[tuple[str, Cell]]]:

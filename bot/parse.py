@@ -158,7 +158,9 @@ class Parser:
         text = self.p.text if text is None else text
         if not [m for m in self.p.mentions if m.entity.kind != "unit"]:  # 这个局是干啥的: its 主要职责
             for word, heading in self.lex.phrases.section_words.items():
-                text = text.replace(word, heading)
+                left = text.replace(word, "")
+                if word in text and len(self.lex.phrases.question.sub("", left)) <= 3:  # not 机构运转经费是干什么的
+                    text = left + heading
         for m in self.p.mentions:
             text = text.replace(m.text, " ")
         text = _YEAR.sub("", text)
@@ -434,6 +436,12 @@ class Parser:
                     continue  # 单位 beside a measure (大数据中心的三公) is a scope, not the rows
                 return RowSet(name, unit=self.scope_unit(), project_type=self.project_type(),
                               measure=self.ordering_measure(measures), **common)
+        group = next((c for m in self.p.mentions if (c := self.c.class_of(m.entity)) is not None and m.entity.kind == "row"), None)
+        if group is not None and operation in ("rank", "list", "count"):  # 社会保障和就业支出里面最大的是哪一项
+            return RowSet("class", group=group, **common)
+        columned = self.ordering_measure(measures)
+        if columned and operation in ("rank", "count") and not self.scope_unit():  # 公用经费里哪一项最多
+            return RowSet("经济科目", measure=columned, **common)
         if self.scope_unit() and not measures and not self.words():  # 大数据中心有哪些: its projects
             return RowSet("项目", unit=self.scope_unit(), project_type=self.project_type(), **common)
         return None
