@@ -32,6 +32,11 @@ def norm(text: str) -> str:
     return re.sub(r"[\s“”\"'‘’]", "", text).lower()
 
 
+def class_field(code: str) -> str:
+    """The fact field a 类 code classifies: 2xx function, 3xx department economic, 5xx government economic."""
+    return {"3": "econ_code", "5": "gov_econ_code"}.get(code[:1], "func_code")
+
+
 def abbreviates(short: str, full: str) -> bool:
     """Whether `short` is a shortening of `full` that keeps its characters in order and its last one
     (审批局 of 行政审批和政务信息管理局, 南阳市审批局 of 南阳市行政审批和政务信息管理局)."""
@@ -162,7 +167,7 @@ class Catalog:
         ):  # the department's own targets (预算执行率, 服务对象满意度) are named in questions
             if len(norm(row["name"])) >= 4:
                 self._add("indicator", row["name"])
-        present = {e.code[:3] for e in self.entities if e.kind in ("func", "econ") and e.code}
+        present = {e.code[:3] for e in self.entities if e.kind in ("func", "econ", "gov_econ") and e.code}
         for classes in self.lexicon.classes.values():
             for code, name in classes.items():
                 if code in present:
@@ -227,7 +232,7 @@ class Catalog:
     def row_column(self, entity: Entity, table: str, columns: str) -> list[Cell]:
         """The cells of a subject's or item's rows in one table, in the given column(s) ("a + b")."""
         if entity.kind == "class":  # every subject under a 类 (201 一般公共服务支出)
-            code_field = "econ_code" if entity.code.startswith("3") else "func_code"
+            code_field = class_field(entity.code)
             return [_cell(r) for column in columns.split(" + ") for r in self._facts.get((table, column), ())
                     if r["row_kind"] == "item" and (r[code_field] or "").startswith(entity.code)]
         code_field = {"func": "func_code", "econ": "econ_code"}.get(entity.kind)

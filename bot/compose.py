@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from bot.across import Across
 from bot.answer import ANSWERED, CLARIFY, NOT_FOUND, Answer, Citation, Figure
-from bot.catalog import AMOUNT, ECON_TABLE, FUNC_TABLE, Catalog, Cell, Entity
+from bot.catalog import AMOUNT, ECON_TABLE, FUNC_TABLE, Catalog, Cell, Entity, class_field
 from bot.computations import Computations
 from bot.dialogue import Dialogue
 from bot.listings import Listings
@@ -114,7 +114,7 @@ class Composer(Computations, Listings, TextAnswers, Across):
         if entity.kind == "econ":
             return self.c.econ(entity.code, self.q.table or ECON_TABLE)
         if entity.kind == "class":  # 302 商品和服务支出类: every row under the 类, in the table pointed at or its own
-            table = self.q.table or (ECON_TABLE if entity.code.startswith("3") else FUNC_TABLE)
+            table = self.q.table or (FUNC_TABLE if class_field(entity.code) == "func_code" else ECON_TABLE)
             return self.c.row_column(entity, table, AMOUNT)
         if entity.kind == "gov_econ":
             return self.c.select(ECON_TABLE, AMOUNT, gov_econ_code=entity.code, row_kind="item")

@@ -7,7 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from bot import prose
 from bot.answer import Answer, Citation, Figure
-from bot.catalog import FUNC_TABLE, Cell
+from bot.catalog import AMOUNT, ECON_TABLE, FUNC_TABLE, Cell, class_field
 from bot.render import computed, show
 from db.money import convert
 
@@ -29,8 +29,12 @@ class Listings:
             return None
         if rows.dimension == "class":
             group = rows.group
-            if group.code.startswith("3"):
+            scheme = class_field(group.code)
+            if scheme == "econ_code":
                 items = [(n, c) for n, c in self.c.econ_items() if n.startswith(group.code)]
+            elif scheme == "gov_econ_code":  # 505 对事业单位经常性补助: its rows in the economic table
+                rows = self.c.row_column(group, ECON_TABLE, AMOUNT)
+                items = sorted(((f"{c.row}（第{c.line}行）", c) for c in rows), key=lambda x: (-x[1].value, x[0]))
             else:
                 items = [(f"{code} {name}", c) for code, name, c in self.c.subjects() if code.startswith(group.code)]
             return f"{group.name}（{group.code}）下的科目", items

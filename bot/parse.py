@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from bot.catalog import Catalog, Entity, norm
+from bot.catalog import Catalog, Entity, class_field, norm
 from bot.lexicon import Lexicon
 from bot.query import Bounds, Operand, Ordering, Query, RowSet
 from bot.render import show
@@ -423,7 +423,7 @@ class Parser:
                   "name_contains": self.name_filter(), "by_row": self.has("single_rows")}
         classes = [e for m in self.p.mentions for e in (m.entity, *m.alternates) if e.kind == "class"]
         scheme = self.scheme()  # 对个人和家庭的补助由哪几个功能科目构成: function subjects, not the 303 类
-        classes = [e for e in classes if not scheme or (scheme == "econ") == e.code.startswith("3")]
+        classes = [e for e in classes if not scheme or class_field(e.code) == f"{scheme}_code"]
         if classes and not any(m.entity.kind == "project" for m in self.p.mentions):
             return RowSet("class", group=classes[0], **common)
         measures = [m.entity for m in self.p.mentions if m.entity.kind == "measure"]
