@@ -341,7 +341,8 @@ class Composer(Computations, Listings, TextAnswers, Across):
         asked = [e.name for e in self.q.of("measure") if self.c.lexicon.measures[e.name].columns]
         asked = [n for n in asked if not any(self.c.lexicon.inside(o, n) for o in asked if o != n)]  # not 基本支出(情况表)
         parts = []
-        default = "项目支出" if "projects" in self.q.flags else "收支总计"  # 属于哪类项目: 其他运转类 or 特定目标类
+        kinds_asked = "projects" in self.q.flags and "kind_of" in self.q.flags
+        default = "项目支出" if kinds_asked else "收支总计"  # 属于哪类项目: 其他运转类 or 特定目标类; 是项目支出吗: 基本 or 项目
         for name in (asked if len(asked) >= 2 else self.c.lexicon.measures[default].parts):  # 算人员经费还是公用经费
             measure = self.c.lexicon.measures[name]
             cells = next((found for table, columns in measure.columns.items()

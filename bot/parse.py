@@ -21,7 +21,7 @@ TOTALS = ("收支总计", "本年收入合计", "本年支出合计")  # measure
 # The role words of knowledge/operators.toml [roles] this parser reads (checked at start-up).
 ROLES = ("among", "amount_words", "asks_amount", "asks_what", "code_words", "compared_with", "last_year", "count_noun", "counted", "each", "econ_scheme",
          "exclude", "func_scheme", "gov_scheme", "joined", "largest", "levels", "name_filter", "narrative_counts",
-         "in_whole", "ordered_total", "projects", "projects_counted", "pronoun", "share_noise", "share_split", "names", "single_rows", "smallest", "summed", "table",
+         "in_whole", "kind_of", "ordered_total", "projects", "projects_counted", "pronoun", "share_noise", "share_split", "names", "single_rows", "smallest", "summed", "table",
          "total_words", "unit_rows", "units_word", "whole_order", "whole_words", "within")
 _YEAR = re.compile(r"(?:19|20)\d{2}\s*年?")
 _NTH = re.compile(r"第(\d+)")
@@ -206,7 +206,7 @@ class Parser:
 
     def flags(self) -> frozenset[str]:
         """Role words present, for executors that need to know a side said "项目" or "几个单位"."""
-        names = ("each", "summed", "total_words", "names", "amount_words", "unit_rows", "narrative_counts", "projects_counted",
+        names = ("each", "summed", "total_words", "names", "kind_of", "amount_words", "unit_rows", "narrative_counts", "projects_counted",
                  "units_word")
         present = {n for n in names if self.has(n)} | ({"projects"} if self.has("projects", self.p.text) else set())
         return frozenset(present | ({"both"} if self.has("joined") else set()))  # A和B, outside any name
