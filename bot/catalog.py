@@ -173,6 +173,9 @@ class Catalog:
                 if code in present:
                     short = re.sub(r"支出$", "", name)
                     self._add("class", name, code, ((short, f"{short}类") if short != name else ()) + (f"{code}类", code))
+        # a 款 of the function scheme (20103) groups its 项 like a 类; the tables print no name for it
+        for code in sorted({e.code[:5] for e in self.entities if e.kind == "func" and e.code and len(e.code) == 7}):
+            self._add("class", f"{code}款", code, (code, f"{code[:3]} {code[3:]}款", f"{code[:3]}{code[3:]}款"))
 
     # ----- figures --------------------------------------------------------------
     @cached_property

@@ -37,7 +37,7 @@ class Listings:
                 items = sorted(((f"{c.row}（第{c.line}行）", c) for c in rows), key=lambda x: (-x[1].value, x[0]))
             else:
                 items = [(f"{code} {name}", c) for code, name, c in self.c.subjects() if code.startswith(group.code)]
-            return f"{group.name}（{group.code}）下的科目", items
+            return (group.name if group.name.startswith(group.code) else f"{group.name}（{group.code}）") + "下的科目", items
         readers = {"三公经费各项": self._sangong_rows, "所属单位": self._unit_rows, "支出功能分类（类）": self._class_rows,
                    "功能科目": self._subject_rows}
         if rows.dimension == "项目":
@@ -183,8 +183,8 @@ class Listings:
         return self.answer(head + "\n".join(lines) + self.total_line(items), ["有几个项目", "哪个项目钱最多", "加起来多少"])
 
     def total_line(self, items: list[tuple[str, Cell]]) -> str:
-        """"合计 …" under a list when the question asks for the total too (一共多少钱)."""
-        if not self.q.order.total or len(items) < 2:
+        """"合计 …" under a list or a count of two or more rows: what they add up to is the next question."""
+        if len(items) < 2:
             return ""
         target = self.unit or items[0][1].unit
         values = [convert(c.value, c.unit, target) for _, c in items]
