@@ -118,8 +118,10 @@ class Parser:
 
     def refine(self, operation: str, documents: tuple[int, ...]) -> str:
         """What the structure says beyond the cues: two things named, the year asked, a glossary word."""
-        if operation == "rank" and self.has("joined") and len([e for e, _ in self.pairs() if e.kind != "unit"]) == 2:
-            return "difference"  # A和B哪个多: the two named, not the whole row set
+        named = [e for e, _ in self.pairs()]
+        things = [e for e in named if e.kind != "unit"] or ([] if self.has("projects", self.p.text) else named)
+        if operation == "rank" and self.has("joined") and len(things) == 2:
+            return "difference"  # A和B哪个多, 局本级和大数据中心谁的钱多: the two named, not the whole row set
         asks_last_year = self.c.year - 1 in self.p.years and self.c.year not in self.p.years and not self.has("compared_with")
         if operation == "change" and asks_last_year and self.has("asks_amount"):
             return "previous"  # 按增加额推算，2023年预算是多少

@@ -51,9 +51,9 @@ def test_a_question_word_is_added_by_editing_one_data_file(tmp_path):
 
     db = tmp_path / "seed.sqlite"
     ingest(db, [SEED])
-    before = Assistant(db, load_lexicon(KNOWLEDGE_DIR), tmp_path / "cache").answer("哪个项目是大头", "s")
+    before = Assistant(db, load_lexicon(KNOWLEDGE_DIR), tmp_path / "cache").answer("什么项目占大头", "s")
     lexicon = knowledge_with(tmp_path, "operators.toml", 'name = "rank"\ncues = [["', 'name = "rank"\ncues = [["大头", 4], ["')
-    after = Assistant(db, lexicon, tmp_path / "cache").answer("哪个项目是大头", "s")
+    after = Assistant(db, lexicon, tmp_path / "cache").answer("什么项目占大头", "s")
     assert "72.00" not in before.text and "河南省社会保险信息系统维护项目" in after.text and "72.00" in after.text
 
 
