@@ -264,7 +264,8 @@ class Computations:
         if found is not None:  # 这几个加起来 (the rows just listed), 低于10万元的项目加起来
             what, items = self.above_threshold(*found)
             total, target = self.add_up([c for _, c in items])
-            return self.answer(self.say("sum.rows", what=what, n=self.count(len(items), "个", None, what), total=show(total), unit=target))
+            return self.answer(self.say("sum.rows", what=what, n=self.count(len(items), "个", None, what), total=show(total), unit=target)
+                               + self.addends(items, target))
         operands = self._operands()
         if len(operands) < 2:
             return self.list_sum() if self.state.row_values and not self.q.mentions else self.figure_answer()

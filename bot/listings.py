@@ -191,6 +191,12 @@ class Listings:
         self.figures.append(computed(sum(values), target, " + ".join(show(v) for v in values)))
         return "\n" + self.say("list.total", total=show(sum(values)), unit=target)
 
+    def addends(self, items: list[tuple[str, Cell]], target: str) -> str:
+        """The rows a total adds, one per line, when there are few enough to read (20137款 加起来多少)."""
+        if len(items) > NAMED_IN_COUNT:
+            return ""
+        return "".join(f"\n· {name}：{show(convert(c.value, c.unit, target))} {target}" for name, c in items)
+
     def above_threshold(self, what: str, items: list[tuple[str, Cell]]) -> tuple[str, list[tuple[str, Cell]]]:
         """Keep the rows within amounts the question names: 50万以上, 超过5万元 (strictly), 低于3万元,
         2万元以下, 30万到60万之间. The bounds become figures (提问给出的金额界限)."""
