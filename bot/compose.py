@@ -318,8 +318,12 @@ class Composer(Computations, Listings, TextAnswers, Across):
         """Why a figure is what it is, where the narrative gives the reason."""
         named = [m.entity.name for m in self.q.mentions if m.entity.kind != "unit"]
         table = [self.q.table.removesuffix("表").removesuffix("情况")] if self.q.table else []  # 政府性基金预算支出表为什么是空的
+        subject = next((m.entity for m in self.q.mentions if m.entity.kind in ("measure", "func", "econ", "row")), None)
+        figure = self.value_of(subject) if subject is not None and len(named) == 1 else None  # the figure the reason is for
         found = next((a for a in map(self.section_answer, named + table) if a is not None), None) or self.sentence_answer()
-        return found or self.not_found(self.say("reason.not_stated", subject="、".join(named) or "这一项"))
+        if found is None:
+            return self.not_found(self.say("reason.not_stated", subject="、".join(named) or "这一项"))
+        return replace(found, text=self.say("reason.figure", label=figure[2], amount=figure[1]) + found.text) if figure else found
 
     def describe_answer(self) -> Answer:
         """What a thing is for: the section or sentence that says it, a project's targets, else its figure."""

@@ -30,7 +30,7 @@ from bot.lexicon import Lexicon
 from bot.query import Bounds, Operand, Ordering, Query, RowSet
 from bot.understand import Mention, Parse
 
-FOLLOWUP_WORDS = ("among", "each", "filler", "follow_on", "inside", "nth", "numbering", "pronoun", "table", "then", "these",
+FOLLOWUP_WORDS = ("among", "asks_value", "each", "filler", "follow_on", "inside", "nth", "numbering", "pronoun", "table", "then", "these",
                   "years", "yes_no")
 FIRST_OPERATIONS = ("share", "list", "count", "indicators", "change")  # kept by "那X呢"
 
@@ -266,10 +266,9 @@ class Rules:
             rest = rest.replace(m.text, "")
         said_more = len(self.lex.phrases.question.sub("", self.words["filler"].sub("", self.words["years"].sub("", rest)))) > 2
         if self.op == "value" and self.p.mentions and self.has("follow_on") and last in FIRST_OPERATIONS \
-                and not said_more and not self.has("yes_no"):
+                and not said_more and not self.has("yes_no") and not self.has("asks_value"):
             self.result.operation = last
             self.result.filled.append(f"operation:{last}")
-
 
     def rows_kept(self) -> None:
         last = self.d.last or {}

@@ -125,7 +125,8 @@ class Parser:
         asks_last_year = self.c.year - 1 in self.p.years and self.c.year not in self.p.years and not self.has("compared_with")
         if operation == "change" and asks_last_year and self.has("asks_amount"):
             return "previous"  # 按增加额推算，2023年预算是多少
-        if self.c.year - 1 in self.years(operation) and operation in _FIGURES and not documents:
+        figures = operation in _FIGURES or (operation == "list" and self.has("each"))  # 2023年的A和B分别是多少
+        if self.c.year - 1 in self.years(operation) and figures and not documents:
             return "previous"  # a figure of the year compared with: from the narrative, or not at all
         if operation == "value" and self.name_filter() and all(e.name in TOTALS for e, _ in self.pairs()):
             return "sum"  # 跟电子政务外网相关的项目一共多少钱: the rows the name picks, added up

@@ -176,7 +176,7 @@ def _other_body(parse: Parse, catalog: Catalog, loaded: frozenset[str]) -> str |
     for name in [m.text for m in parse.mentions] + sorted(loaded, key=len, reverse=True):
         rest = rest.replace(name, " ")
     places = [p for p in _PLACE.findall(rest) if p not in catalog.department and p not in covered
-              and not any(p in m.entity.name for m in parse.mentions)]
+              and not any(p[-k:] in m.entity.name for k in (3, len(p)) for m in parse.mentions)]  # 目和河南省: its 河南省
     known = [norm(n) for n in loaded] + [norm(catalog.department)] + [norm(u["name"]) for u in catalog.units] + [
         norm(t["department"]) for t in catalog.tables.values() if t["department"]]
     bodies = [o for o in _ORGANISATION.findall(parse.text)
