@@ -199,7 +199,8 @@ class TextAnswers:
         self.figures.append(Figure(current["value"], current["unit"], cite.table, current["label"], None, None, line))
         if delta is None:
             self.figures.append(Figure(current["value"], current["unit"], None, None, None, f"与{previous}年持平，等于 {current['value']}", None))
-            return self.answer(f"公开文件说明与{previous}年持平，{previous}年同为 {current['value']} {current['unit']}（{current['label']}）。")
+            return self.answer(f"公开文件“{heading}”说明{self.c.year}年 {current['value']} {current['unit']}，与{previous}年持平，"
+                               f"故{previous}年同为 {current['value']} {current['unit']}。")
         change = Decimal(delta["value"]) * (-1 if prose.is_decrease(delta["label"]) else 1)
         before = now - change
         self.figures.append(Figure(delta["value"], delta["unit"], cite.table, delta["label"], None, None, line))
