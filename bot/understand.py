@@ -14,8 +14,9 @@ from bot.normalize import Normalized
 
 FUZZY_CUTOFF = 80  # rapidfuzz score (0-100) below which a token links to nothing
 FUZZY_MARGIN = 5  # a fuzzy name must beat the runner-up by this much, else it is no link
-BIGRAM_CUTOFF = 0.65
-_KIND_ORDER = ("measure", "project", "unit", "func", "econ", "gov_econ", "row", "indicator", "term")  # who keeps shared words  # share of character pairs a name and the question have in common
+BIGRAM_CUTOFF = 0.65  # share of character pairs a name and the question have in common
+_KIND_ORDER = ("measure", "project", "unit", "func", "econ", "gov_econ", "row", "indicator", "term")  # who keeps shared words
+_BEFORE_KIND = re.compile(r"[\u4e00-\u9fa5]{2,10}?(?:项目|经费)")  # 外包项目按服务清单…: the words before 项目 name it
 _PLACE = re.compile(r"([\u4e00-\u9fa5]{2,4}?(?:市|省|县|区))(?![别域分间])")  # 有啥区别 names no 区
 _ORGANISATION = re.compile(r"[\u4e00-\u9fa5]{2,4}?[市省县区][\u4e00-\u9fa5]{1,12}?(?:局|委员会|委|厅|办公室|政府|中心)")
 
@@ -96,9 +97,21 @@ def _fuzzy(key: str, catalog: Catalog, tokens: list[str]) -> list[Mention]:
     typos = process.extract(residue, aliases.keys(), scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, limit=2) if len(residue) >= 4 else []
     if typos and (len(typos) == 1 or typos[0][1] - typos[1][1] >= FUZZY_MARGIN or aliases[typos[0][0]] is aliases[typos[1][0]]):
         return [Mention(aliases[typos[0][0]], residue, max(key.find(residue), 0), typos[0][1])]  # 大树据中心 → 大数据中心
+    found = _covering(residue, key, catalog)
+    for phrase in ([] if found else _BEFORE_KIND.findall(residue)):
+        found = _covering(phrase, key, catalog)
+        if found:
+            break
+    return found
+
+
+def _covering(residue: str, key: str, catalog: Catalog) -> list[Mention]:
+    """The one name that shares most of the residue's character pairs, clearly ahead of the next."""
+    aliases = catalog.fuzzy_aliases
     grams = _bigrams(residue)
     if len(grams) < 3:
         return []
+
     def coverage(alias: str) -> float:
         alias_grams = catalog.alias_bigrams[alias]
         shared = len(grams & alias_grams)
