@@ -33,6 +33,9 @@ class Computations:
         part = scoped or self._side(part_op)
         if whole_op is not None and (whole_op.subject or whole_op.items or whole_op.measure or whole_op.top):
             whole = self._side(whole_op)
+        elif self.q.stated is not None and self.q.stated[1] != "%":  # 1790多万里头人员经费占几成: of the amount quoted
+            total = self._stated_total()
+            whole = self.value_of(total) if total is not None else self._stated_whole()
         elif part_op.unit is not None and part_op.subject is not None and part_op.subject.kind == "measure":
             whole = self.value_of(part_op.subject)  # 大数据中心的项目支出占比: of the department's 项目支出
         elif part_op.subject or part_op.items:
@@ -246,6 +249,18 @@ class Computations:
         if not all(values):
             return None
         return values[0] if len(values) == 1 else self._total_of([o.subject for o in parts])
+
+    def _stated_total(self) -> Entity | None:
+        """The budget total an amount in the question quotes, exactly or by its leading digits (1790多万 of 1790.63)."""
+        if self.q.stated is None or self.q.stated[1] == "%":
+            return None
+        value, unit = self.q.stated
+        step = Decimal(10) ** (len(str(value)) - len(str(value).rstrip("0"))) if value == value.to_integral() else Decimal(0)
+        for name in TOTALS:
+            cells = self.c.measure(self.c.lexicon.measures[name])
+            if cells and value <= convert(cells[0].value, cells[0].unit, unit) < value + (step or Decimal("0.005")):
+                return self.measure_entity(name)
+        return None
 
     def _stated_whole(self) -> tuple[Decimal, str, str] | None:
         """The amount the question states, as a figure of its own (…加起来是428.76吗)."""

@@ -27,7 +27,7 @@ _YEAR = re.compile(r"(?:19|20)\d{2}\s*年?")
 _NTH = re.compile(r"第(\d+)")
 _CODE = re.compile(r"(?<!\d)\d{3,7}(?!\d)")
 _AMOUNT_OR_YEAR = re.compile(r"[\d.]+\s*(?:万元|亿元|千元|元|万|亿|年|%)?")
-_STATED = re.compile(r"(?<![\d.])(\d+\.\d+|\d+(?=\s*(?:万元|亿元|元|万|%)))\s*(万元|亿元|元|万|%)?(?![\d.])")
+_STATED = re.compile(r"(?<![\d.])(\d+\.\d+|\d+(?=多?\s*(?:万元|亿元|元|万|%)))多?\s*(万元|亿元|元|万|%)?(?![\d.])")  # 1790多万
 _FIGURES = ("value", "sum", "difference", "ratio", "share", "previous")  # 去年…多少 asks last year's figure of these
 _OVER_ROWS = ("list", "count", "rank", "average", "sum", "check", "share")  # operations that may read a row set
 _PARTS = re.compile(r"和|与|及|、")
