@@ -222,6 +222,8 @@ class Computations:
             whole, parts = parts[1].subject, parts[:1]  # 机构运转经费和公用经费是不是同一个数
         if (whole is None and stated is None) or not (parts or rows):
             return None
+        if whole is not None and len(parts) == 1 and parts[0].subject and self.c.lexicon.inside(parts[0].subject.name, whole.name):
+            return None  # 公车费 against the whole 三公: one part says nothing about the whole
         return self._check_left(parts, rows), stated or self.value_of(whole)
 
     def _check_operands(self):
