@@ -157,9 +157,9 @@ class Assistant:
 
     def _clauses(self, question: str, dialogue: Dialogue) -> list[str]:
         """The questions one message asks: it is split after ？/；/！/。 where a later part names something of its
-        own or recalls what was asked (公用经费呢？两者差多少？), and after a comma where a later part asks what
-        something is for or why (公用经费多少，主要干啥用); a part that only asks again (多多少？) stays with the
-        one before it."""
+        own or recalls what was asked (公用经费呢？两者差多少？) or follows on (…？购置费呢), and after a comma where a
+        later part asks what something is for or why (公用经费多少，主要干啥用), follows on, or asks the same of a
+        unit (大数据中心有几个项目，局本级几个); a part that only asks again (多多少？) stays with the one before it."""
         parts = [p for p in _CLAUSE_END.split(question) if p.strip()]
         if len(parts) < 2:
             return [question]
@@ -174,7 +174,10 @@ class Assistant:
             asked = choose_operation(normalized.text, self.lexicon)[0]
             before = choose_operation(self._normalized(clauses[-1]).text, self.lexicon)[0]
             again = asked in _COMPUTING and before in _COMPUTING and asked != before
-            if (own or recalls or again) and not comma or (comma and (asked in _PROSE or again) and not own):
+            follows = bool(self.lexicon.operators.followup["follow_on"].search(normalized.text))  # …？购置费呢
+            same_for_unit = asked == before and any(m.entity.kind == "unit" for m in own)  # …有几个项目，局本级几个
+            if (own or recalls or again or follows) and not comma or (
+                    comma and ((asked in _PROSE or again) and not own or follows or same_for_unit)):
                 clauses.append(part)
             else:
                 clauses[-1] += part
