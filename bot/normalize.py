@@ -15,6 +15,7 @@ _CN_YEAR = re.compile(r"([〇零一二三四五六七八九]{2,4})\s*年")
 _SHORT_YEAR = re.compile(r"(?<!\d)(\d{2})\s*年(?!代|度?[0-9])")
 _YEAR = re.compile(r"(?<![\d.])((?:19|20)\d{2})(?:\s*年|(?![\d.]|\s*(?:多|余)?\s*(?:万|亿|元|千|%)))")  # 2000万 is an amount
 _CN_COUNT = re.compile(r"(前|第|排前)([一二两三四五六七八九十百]{1,4})")
+_CN_MONEY = re.compile(r"([零一二两三四五六七八九十百千]+[万亿][零一二两三四五六七八九十百千]+)(元|块)")  # 四万三千块 → 43000元
 _CN_AMOUNT = re.compile(r"([零一二两三四五六七八九十百千]{1,6})(多?(?:万|亿|元|个|项|辆|台))")  # 一千七百九十多万 → 1790多万
 _UNIT = re.compile(r"(亿元|万元|千元|元|亿|万)(?!.*(亿元|万元|千元|元))")
 _PUNCT = re.compile(r"[\s\u3000]+")
@@ -38,19 +39,21 @@ def _cn_count(match: re.Match) -> str:
 
     try:
         return f"{match.group(1)}{cn2an.cn2an(match.group(2).replace('两', '二'), 'normal')}"
-    except ValueError:
+    except (ValueError, KeyError, IndexError):
         return match.group(0)
 
 
 def _cn_amount(match: re.Match) -> str:
+    """一千七百九十多万 → 1790多万, 四万三千块 → 43000元; what cn2an cannot read stays as typed."""
     if match.group(1) in ("一", "万", "千", "百"):  # 一个, 一项: not a quantity worth converting
         return match.group(0)
     import cn2an  # see _cn_count
 
     try:
-        return f"{cn2an.cn2an(match.group(1).replace('两', '二'), 'normal')}{match.group(2)}"
-    except ValueError:
+        number = cn2an.cn2an(match.group(1).replace("两", "二"), "normal")
+    except (ValueError, KeyError, IndexError):  # cn2an raises KeyError on some malformed numerals
         return match.group(0)
+    return f"{number}{'元' if match.group(2) == '块' else match.group(2)}"
 
 
 @lru_cache(maxsize=8)
@@ -71,7 +74,7 @@ def normalize(question: str, typos: dict[str, str], english: dict[str, str]) -> 
     text = _CN_YEAR.sub(_cn_year, text)
     text = _SHORT_YEAR.sub(lambda m: f"20{m.group(1)}年", text)
     text = _CN_COUNT.sub(_cn_count, text)
-    text = _CN_AMOUNT.sub(_cn_amount, text)
+    text = _CN_AMOUNT.sub(_cn_amount, _CN_MONEY.sub(_cn_amount, text))
     text = re.sub(r"(\d|几)个亿", r"\1亿元", re.sub(r"(?<!分)(多少|几)块(钱)?", r"\1元", text))  # 多少块 → 多少元 (分几块 stays), 几个亿 → 几亿元
     years = [int(y) for y in _YEAR.findall(text)]
     unit_match = _UNIT.search(text) if re.search(r"(多少|换|转|折合|用|是)(亿元|万元|千元|元|亿|万)|(亿元|万元|千元|元)(是|表示|呢|$)", text) else None

@@ -44,3 +44,22 @@ def test_a_share_of_the_quoted_budget_total_is_of_the_total(assistant, settings)
         answer = assistant.answer(f"{quoted}里头人员经费占几成", "s")
         part = answer.figures[0].value
         assert _share(part, total) in [f.value for f in answer.figures if f.unit == "%"], (quoted, answer.text)
+
+
+def test_chinese_numerals_of_any_shape_never_break_normalising(assistant):
+    """cn2an raises on some malformed numerals (一千四百六十二万七千三百 once did): those stay as typed."""
+    from bot.normalize import normalize
+
+    rng = random.Random(11)
+    digits, units = "零一二两三四五六七八九十百千万亿多", ["元", "块", "万", "万元", "个", "项", "辆"]
+    for _ in range(2000):
+        said = "".join(rng.choice(digits) for _ in range(rng.randint(1, 12))) + rng.choice(units)
+        normalize(f"基本支出是{said}吗", assistant.lexicon.typos, assistant.lexicon.english)
+
+
+@pytest.mark.parametrize("said, meant", [("一千四百六十二万七千三百元", "14627300元"), ("四万三千块", "43000元"),
+                                          ("两百五十七万七千元", "2577000元"), ("一千七百九十多万", "1790多万")])
+def test_chinese_amounts_become_digits(assistant, said, meant):
+    from bot.normalize import normalize
+
+    assert meant in normalize(f"是不是{said}", assistant.lexicon.typos, assistant.lexicon.english).text
