@@ -214,6 +214,9 @@ class Composer(Computations, Listings, TextAnswers, Across):
             targets = [m for m in targets if m.entity in named or m.entity.kind != "measure"] or targets
         if targets:
             return targets, self.scope_unit()
+        supplied = [o for o in self.q.operands if o.subject is not None and o.subject.kind == "measure" and o.unit is not None]
+        if len(supplied) == 1:  # 局本级的项目多少: the parser read the unit's bare 项目 as its 项目支出
+            return [Mention(supplied[0].subject, supplied[0].subject.name, 0, 100)], supplied[0].unit
         return [m for m in self.q.mentions if m.entity.kind == "unit"], None
 
     def _nothing_named(self) -> Answer:

@@ -18,10 +18,11 @@ from bot.render import show
 from bot.understand import Mention, Parse
 
 TOTALS = ("收支总计", "本年收入合计", "本年支出合计")  # measures that are the budget's totals
+PROJECTS = "项目支出"  # the measure a unit's bare 项目 names (局本级的项目多少)
 # The role words of knowledge/operators.toml [roles] this parser reads (checked at start-up).
 ROLES = ("among", "amount_words", "asks_amount", "asks_what", "code_words", "compared_with", "last_year", "count_noun", "counted", "each", "econ_scheme",
          "exclude", "func_scheme", "gov_scheme", "joined", "largest", "levels", "name_filter", "narrative_counts",
-         "in_whole", "kind_of", "ordered_total", "projects", "projects_counted", "pronoun", "share_noise", "share_split", "names", "single_rows", "smallest", "summed", "table",
+         "in_whole", "kind_of", "ordered_total", "projects", "projects_counted", "pronoun", "share_noise", "share_split", "names", "single_rows", "smallest", "summed", "table", "times_of",
          "total_words", "unit_rows", "units_word", "whole_order", "whole_words", "within")
 _YEAR = re.compile(r"(?:19|20)\d{2}\s*年?")
 _NTH = re.compile(r"第(\d+)")
@@ -209,7 +210,7 @@ class Parser:
 
     def flags(self) -> frozenset[str]:
         """Role words present, for executors that need to know a side said "项目" or "几个单位"."""
-        names = ("each", "summed", "total_words", "names", "kind_of", "amount_words", "unit_rows", "narrative_counts", "projects_counted",
+        names = ("each", "summed", "total_words", "names", "kind_of", "times_of", "amount_words", "unit_rows", "narrative_counts", "projects_counted",
                  "units_word")
         present = {n for n in names if self.has(n)} | ({"projects"} if self.has("projects", self.p.text) else set())
         return frozenset(present | ({"both"} if self.has("joined") else set()))  # A和B, outside any name
@@ -257,6 +258,9 @@ class Parser:
             mentions = [e for e in mentions if e not in totals]
         units = [e for e in mentions if e.kind == "unit"]
         others = [e for e in mentions if e.kind != "unit"]
+        said_projects = not others and self.has("projects", self.p.text) and PROJECTS in self.lex.measures
+        if said_projects and units and all(u is not getattr(self.c, "department_entity", None) for u in units):
+            others = [self.c.find("measure", PROJECTS)]  # 局本级项目和中心项目: each unit's 项目支出
         if len(units) >= 2:
             measure = others[0] if others else None
             return [(measure, u) if measure else (u, None) for u in units[:most]]

@@ -145,7 +145,7 @@ def understand(normalized: Normalized, catalog: Catalog, lexicon: Lexicon, token
     text = normalized.text
     parse = Parse(text=text, years=list(normalized.years), unit=normalized.unit, tokens=tokens)
     parse.mentions = link(text, catalog, tokens)
-    top = re.search(r"(?:前|第|排前|最[大小多少高低]的?)(\d+)", text)
+    top = re.search(r"(?:前|第|排前|最(?:[大小多少高低贵]|便宜)的?)(\d+)", text)
     if top:
         parse.top = int(top.group(1))
     _shortened_department(parse, catalog)
