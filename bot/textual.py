@@ -5,8 +5,10 @@ A mixin of Composer: it uses the composer's figures, citations and answer builde
 
 from __future__ import annotations
 
+import sqlite3
 import unicodedata
 from decimal import ROUND_HALF_UP, Decimal
+from difflib import SequenceMatcher
 
 from rapidfuzz import fuzz
 
@@ -254,13 +256,25 @@ class TextAnswers:
         row = self.c.glossary(terms[0]) if terms else None
         if row is None:
             key = self.q.words.replace("定义", "").replace("含义", "").replace("意思", "").replace("名词解释", "")
+            keys = [k for k in [key, *(norm(m.entity.name) for m in self.q.mentions)] if len(k) >= 2]  # 机构运转经费 of 行政（事业）单位机构运转经费情况
             rows = self.c.conn.execute("SELECT * FROM glossary WHERE document_id = ?", (self.c.doc_id,)).fetchall()
-            scored = sorted(((fuzz.partial_ratio(key, norm(r["term"])), r["line"], r) for r in rows), key=lambda x: (-x[0], x[1]))
-            row = scored[0][2] if scored and len(key) >= 2 and scored[0][0] >= 75 else None
+            scored = sorted(((fuzz.partial_ratio(k, norm(r["term"])), r["line"], r) for r in rows for k in keys), key=lambda x: (-x[0], x[1]))
+            row = scored[0][2] if scored and scored[0][0] >= 75 else self._sharing_term(key, rows)
         if row is None:
             return self.sentence_answer() or self.not_found("名词解释中没有这个词。")
         self.citations.append(Citation(self.c.source, "名词解释", row["term"], row["line"]))
         return self.answer(f"{row['term']}：{row['definition']}")
+
+    @staticmethod
+    def _sharing_term(key: str, rows: list) -> sqlite3.Row | None:
+        """The one glossary term sharing the longest run of characters (≥4) with the question's words:
+        名词解释里机构运转经费包括哪些费用 → 行政（事业）单位机构运转经费情况."""
+        def run(term: str) -> int:
+            return SequenceMatcher(None, key, term).find_longest_match(0, len(key), 0, len(term)).size
+        scored = sorted(((run(norm(r["term"])), r) for r in rows), key=lambda x: -x[0])
+        if not scored or scored[0][0] < 4 or (len(scored) > 1 and scored[1][0] == scored[0][0]):
+            return None
+        return scored[0][1]
 
     def performance_answer(self) -> Answer:
         """Targets of 绩效: a project's indicator group, or the department's indicators by name."""
