@@ -240,6 +240,8 @@ class Computations:
         rows = self.collection() if self.q.rows is not None and not parts else None
         if whole is not None and not parts and not rows:  # 三公经费各项加起来等于合计吗: the measure's parts
             parts = [Operand("item", subject=self.measure_entity(n)) for n in self.c.lexicon.measures[whole.name].parts]
+        if whole is None and rows and self.q.rows.dimension == "class":  # 210类下几个项合计对得上卫生健康支出吗: the 类's printed row
+            whole = next((e for e in self.c.entities if e.kind == "row" and self.c.class_of(e) is self.q.rows.group), None)
         return whole, parts, rows
 
     def _check_left(self, parts: list[Operand], rows) -> tuple[Decimal, str, str] | None:
