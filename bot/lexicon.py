@@ -43,6 +43,7 @@ class Operators:
     roles: dict[str, re.Pattern]
     recall: dict[str, int]  # 两者 -> 2 ("这几" -> 0: all recent)
     project_types: dict[str, str]
+    counters: dict[str, str]  # 车 → 辆: the counter a noun is counted in (how many 公务用车)
     absent: tuple[tuple[re.Pattern, str], ...]  # pattern, what the disclosure does not hold
     followup: dict[str, re.Pattern]  # words of the follow-up rules (bot/dialogue.py)
     bounds: dict[str, re.Pattern]  # words of amount limits (bot/parse.py amount_bounds)
@@ -99,6 +100,7 @@ def _operators(data: dict) -> Operators:
         roles={k: re.compile(v) for k, v in roles.items() if isinstance(v, str)},
         recall=dict(roles.get("recall", {})),
         project_types=dict(roles.get("project_types", {})),
+        counters=dict(roles.get("counters", {})),
         absent=tuple((re.compile(a["pattern"]), a["what"]) for a in data.get("absent", ())),
         followup={k: re.compile(v) for k, v in data["followup"].items()},
         bounds={k: re.compile(v) for k, v in data["bounds"].items()},

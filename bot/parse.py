@@ -194,7 +194,10 @@ class Parser:
 
     def counted(self) -> str | None:
         found = self.roles["counted"].search(self.text)
-        return found.group(1) if found else None
+        said = found.group(1) if found else None
+        if said == "个":  # 几个公务用车, how many cars: the noun's own counter
+            said = next((c for noun, c in self.lex.operators.counters.items() if noun in self.p.text), said)
+        return said
 
     def stated(self) -> tuple[Decimal, str] | None:
         """An amount the question states with decimals or a money unit (是428.76吗, 是三千元吗), not a year or code."""
