@@ -316,8 +316,10 @@ class Parser:
         whole = self.c.find("measure", "收支总计")
         if len(named) == 1 and whole is not None:
             named.insert(0, (whole, None))
-        if len(named) >= 2 and self.has("exclude") and named[0][0] is not whole and not self.has("within"):
-            named.reverse()  # 除了B以外的A: B is named first
+        excluded = self.roles["exclude"].search(self.p.text)
+        after = next((m.entity for m in self.p.mentions if excluded and m.start >= excluded.end()), None)
+        if len(named) >= 2 and after is named[0][0] and named[0][0] is not whole and not self.has("within"):
+            named.reverse()  # 除了B以外的A: B is named first; A除了B: as said
         return tuple(Operand(role, subject=e, unit=u) for role, (e, u) in zip(("minuend", "subtrahend"), named))
 
     def recalled(self) -> int | None:
