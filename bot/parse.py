@@ -83,6 +83,10 @@ class Parser:
         key = norm(parse.text)
         # 基本支出表里的基本工资: a name followed by 表 names a table, which table() reads; it is no operand
         parse.mentions[:] = [m for m in parse.mentions if not key[m.start + len(m.text):].startswith(("表", "情况表"))]
+        item = next((m.start for m in parse.mentions if m.entity.kind == "econ"), None)
+        if item is not None:  # 办公费两行（502和505）: 政府经济分类 said after an item only say which of its rows
+            parse.mentions[:] = [m for m in parse.mentions if not (
+                m.start > item and m.entity.kind in ("class", "gov_econ") and (m.entity.code or "").startswith("5"))]
         self.text = skeleton(parse)  # for cues and roles; self.p.text for names, codes and quoted words
 
     def has(self, role: str, text: str | None = None) -> bool:
