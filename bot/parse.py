@@ -26,6 +26,7 @@ ROLES = ("among", "amount_words", "asks_amount", "asks_what", "code_words", "com
          "total_words", "unit_rows", "units_word", "whole_order", "whole_words", "within")
 _YEAR = re.compile(r"(?:19|20)\d{2}\s*年?")
 _NTH = re.compile(r"第(\d+)")
+_DENIED = re.compile(r"(?:而不是|不是|并非)[^，,。;；()（）]*[)）]")  # a parenthesis that says what is not meant
 _CODE = re.compile(r"(?<!\d)\d{3,7}(?!\d)")
 _AMOUNT_OR_YEAR = re.compile(r"[\d.]+\s*(?:万元|亿元|千元|元|万|亿|年|%)?")
 _STATED = re.compile(r"(?<![\d.])(\d+\.\d+|\d+(?=多?\s*(?:万元|亿元|元|万|%)))多?\s*(万元|亿元|元|万|%)?(?![\d.])")  # 1790多万
@@ -83,6 +84,8 @@ class Parser:
         key = norm(parse.text)
         # 基本支出表里的基本工资: a name followed by 表 names a table, which table() reads; it is no operand
         parse.mentions[:] = [m for m in parse.mentions if not key[m.start + len(m.text):].startswith(("表", "情况表"))]
+        denied = [range(d.start(), d.end()) for d in _DENIED.finditer(key)]  # （不是占基本支出那个5.62%）: not asked
+        parse.mentions[:] = [m for m in parse.mentions if not any(m.start in span for span in denied)]
         item = next((m.start for m in parse.mentions if m.entity.kind == "econ"), None)
         if item is not None:  # 办公费两行（502和505）: 政府经济分类 said after an item only say which of its rows
             parse.mentions[:] = [m for m in parse.mentions if not (
