@@ -261,10 +261,11 @@ class Computations:
         if self.q.stated is None or self.q.stated[1] == "%":
             return None
         value, unit = self.q.stated
-        step = Decimal(10) ** (len(str(value)) - len(str(value).rstrip("0"))) if value == value.to_integral() else Decimal(0)
+        digits = str(int(value)) if value == value.to_integral() and value > 0 else ""
+        step = Decimal(10) ** (len(digits) - len(digits.rstrip("0"))) if digits else Decimal("0.005")  # 1790万: 1790–1799.99
         for name in TOTALS:
             cells = self.c.measure(self.c.lexicon.measures[name])
-            if cells and value <= convert(cells[0].value, cells[0].unit, unit) < value + (step or Decimal("0.005")):
+            if cells and value <= convert(cells[0].value, cells[0].unit, unit) < value + step:
                 return self.measure_entity(name)
         return None
 
