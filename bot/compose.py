@@ -315,7 +315,11 @@ class Composer(Computations, Listings, TextAnswers, Across):
     def change_answer(self) -> Answer:
         """How a figure changed against last year, as the narrative states it."""
         subject = "、".join(m.entity.name for m in self.q.mentions if m.entity.kind != "unit")
-        return self.sentence_answer() or self.not_found(self.say("change.not_stated", subject=subject or "这一项"))
+        found = self.sentence_answer()
+        stated = self._stated_change() if found is None else None  # the narrative's figure and its 比上年增加 …
+        if stated is not None:
+            return self._previous_from(self.c.year - 1, *stated)
+        return found or self.not_found(self.say("change.not_stated", subject=subject or "这一项"))
 
     def reason_answer(self) -> Answer:
         """Why a figure is what it is, where the narrative gives the reason."""
@@ -324,6 +328,8 @@ class Composer(Computations, Listings, TextAnswers, Across):
         subject = next((m.entity for m in self.q.mentions if m.entity.kind in ("measure", "func", "econ", "row")), None)
         figure = self.value_of(subject) if subject is not None and len(named) == 1 else None  # the figure the reason is for
         found = next((a for a in map(self.section_answer, named + table) if a is not None), None) or self.sentence_answer()
+        if found is None and self.q.of("project"):  # 为啥要花钱搞精神文明建设: what the project is meant to achieve
+            return self.performance_answer()
         if found is None:
             return self.not_found(self.say("reason.not_stated", subject="、".join(named) or "这一项"))
         return replace(found, text=self.say("reason.figure", label=figure[2], amount=figure[1]) + found.text) if figure else found

@@ -14,6 +14,7 @@ from bot.normalize import Normalized
 
 FUZZY_CUTOFF = 80  # rapidfuzz score (0-100) below which a token links to nothing
 FUZZY_MARGIN = 5  # a fuzzy name must beat the runner-up by this much, else it is no link
+DISTINCTIVE_RUN = 5  # characters a question must share with one name alone to link it without other evidence
 BIGRAM_CUTOFF = 0.65  # share of character pairs a name and the question have in common
 _KIND_ORDER = ("measure", "project", "unit", "func", "econ", "gov_econ", "row", "indicator", "term")  # who keeps shared words
 _BEFORE_KIND = re.compile(r"[\u4e00-\u9fa5]{2,10}?(?:项目|经费)")  # 外包项目按服务清单…: the words before 项目 name it
@@ -102,7 +103,23 @@ def _fuzzy(key: str, catalog: Catalog, tokens: list[str]) -> list[Mention]:
         found = _covering(phrase, key, catalog)
         if found:
             break
-    return found
+    return found or _distinctive(residue, key, catalog)
+
+
+def _distinctive(residue: str, key: str, catalog: Catalog) -> list[Mention]:
+    """The one name that shares a run of at least DISTINCTIVE_RUN characters with the question, when no
+    other name shares as long a run (为啥要花钱搞精神文明建设 → 精神文明建设专项经费)."""
+    best: dict[int, tuple[int, str, Entity]] = {}
+    for entity in catalog.entities:
+        name = norm(entity.name)
+        match = SequenceMatcher(None, residue, name).find_longest_match(0, len(residue), 0, len(name))
+        if match.size >= DISTINCTIVE_RUN and match.size > best.get(id(entity), (0,))[0]:
+            best[id(entity)] = (match.size, residue[match.a:match.a + match.size], entity)
+    ranked = sorted(best.values(), key=lambda b: -b[0])
+    if not ranked or (len(ranked) > 1 and ranked[1][0] == ranked[0][0]):
+        return []
+    size, said, entity = ranked[0]
+    return [Mention(entity, said, max(key.find(said), 0), round(100 * size / len(norm(entity.name)), 1))]
 
 
 def _covering(residue: str, key: str, catalog: Catalog) -> list[Mention]:
