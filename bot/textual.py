@@ -13,7 +13,7 @@ from difflib import SequenceMatcher
 from rapidfuzz import fuzz
 
 from bot import prose
-from bot.answer import Answer, Citation, Figure
+from bot.answer import CLARIFY, Answer, Citation, Figure
 from bot.catalog import norm
 from bot.render import show
 
@@ -131,11 +131,22 @@ class TextAnswers:
         """Last year's figure, where the narrative states this year's figure of the same thing and its
         change (2023 = 2024 − 增加) or says it is unchanged (持平); otherwise not_found."""
         previous = self.c.year - 1
+        unnamed = self.c.lexicon.operators.roles["last_year"].sub("", self.q.words)
+        if not self.q.mentions and not self.state.focus and len(unnamed) <= 1 and "amount_words" not in self.q.flags:
+            return self._which_previous(previous)  # 去年的是多少, with nothing asked before
         found = self._stated_change()
         if found is None:
             return self.not_found(f"公开文件只有 {self.c.year} 年预算；没有说明这一项与 {previous} 年相比的变化，无法给出 {previous} 年的数。")
         current, delta, heading, line = found
         return self._previous_from(previous, current, delta, heading, line)
+
+    def _which_previous(self, previous: int) -> Answer:
+        """Ask back which figure's last year is meant, offering the measures whose change the narrative states."""
+        names = [n for n in self.c.lexicon.measures if self._stated_change({norm(n)}) is not None][:6]
+        if not names:
+            return self.not_found(f"公开文件只有 {self.c.year} 年预算，没有 {previous} 年的数。")
+        return Answer(CLARIFY, self.say("change.which", year=previous, names="、".join(names)), [], [], [],
+                      [f"{previous}年{n}是多少" for n in names])
 
     def _stated_change(self, terms: set[str] | None = None):
         """(this year's narrative figure, its stated change or None for 持平, heading, line) of what is asked
