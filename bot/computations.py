@@ -301,8 +301,9 @@ class Computations:
         return self.answer(self.say("sum.result", parts=parts, total=show(total), unit=unit_name))
 
     def minus_answer(self) -> Answer:
-        """One figure less another: "A减去B", "除了B以外的(A)", "不含B的预算" (A defaults to the whole budget)."""
-        operands = self._operands()
+        """One figure less another: "A减去B", "除了B以外的(A)", "不含B的预算" (A defaults to the whole budget);
+        B may be an amount only the narrative states (政府采购预算)."""
+        operands = [o for o in self.q.operands if o.subject is not None or o.measure] if len(self.q.operands) == 2 else self._operands()
         if len(operands) < 2:
             return self.not_found(self.say("exclusion.no_operands"))
         values = [self._side(o) for o in operands]

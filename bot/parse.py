@@ -26,7 +26,7 @@ ROLES = ("among", "amount_words", "asks_amount", "asks_what", "code_words", "com
          "total_words", "unit_rows", "units_word", "whole_order", "whole_words", "within")
 _YEAR = re.compile(r"(?:19|20)\d{2}\s*年?")
 _NTH = re.compile(r"第(\d+)")
-_DENIED = re.compile(r"(?:而不是|不是|并非)[^，,。;；()（）]*[)）]")  # a parenthesis that says what is not meant
+_DENIED = re.compile(r"(?:而不是|不是|并非|不算|不含|不包括)[^，,。;；()（）]*[)）]")  # a parenthesis that says what is not meant
 _CODE = re.compile(r"(?<!\d)\d{3,7}(?!\d)")
 _AMOUNT_OR_YEAR = re.compile(r"[\d.]+\s*(?:万元|亿元|千元|元|万|亿|年|%)?")
 _STATED = re.compile(r"(?<![\d.])(\d+\.\d+|\d+(?=多?\s*(?:万元|亿元|元|万|%)))多?\s*(万元|亿元|元|万|%)?(?![\d.])")  # 1790多万
@@ -321,6 +321,9 @@ class Parser:
         """"A减去B", "除了B以外的(A)", "不含B的预算": minuend and subtrahend (A defaults to the whole budget)."""
         named = self.pairs() or [(m.entity, None) for m in self.p.mentions if m.entity.kind == "unit"][:1]
         whole = self.c.find("measure", "收支总计")
+        unknown = [w for w in self.unknown(self.unnamed()) if len(w) >= 3]
+        if len(named) == 1 and unknown:  # 项目支出减去政府采购预算: an amount only the narrative states is taken away
+            return (Operand("minuend", subject=named[0][0], unit=named[0][1]), Operand("subtrahend", measure=unknown[0]))
         if len(named) == 1 and whole is not None:
             named.insert(0, (whole, None))
         excluded = self.roles["exclude"].search(self.p.text)
