@@ -333,9 +333,9 @@ class Parser:
         return tuple(Operand(role, subject=e, unit=u) for role, (e, u) in zip(("minuend", "subtrahend"), named))
 
     def recalled(self) -> int | None:
-        """How many of the things asked before "两者/这三个" recalls (0: all); 前3个, 两个经济科目 are no recall."""
+        """How many of the things asked before "两者/这三个" recalls (0: all); 前3个, 两个经济科目 and 两个一般行政管理事务 (a name follows) are no recall."""
         return next((n for word, n in self.lex.operators.recall.items()
-                     if re.search(rf"(?<![前第大小多少]){re.escape(word)}(?![^，,。]{{0,4}}(?:项目|单位|科目|部门))", self.text)), None)
+                     if re.search(rf"(?<![前第大小多少]){re.escape(word)}(?!□|[^，,。]{{0,4}}(?:项目|单位|科目|部门))", self.text)), None)
 
     def share_operands(self) -> tuple[Operand, ...]:
         """The words before 占 name the part, those after it the whole ("大数据中心项目支出占全部门项目支出");
