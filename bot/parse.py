@@ -252,6 +252,8 @@ class Parser:
         rows = list(dict.fromkeys(m.entity for m in self.p.mentions if m.entity.kind in ("func", "econ", "class")))
         measures = list(dict.fromkeys(m.entity.name for m in self.p.mentions
                                       if m.entity.kind == "measure" and self.lex.measures[m.entity.name].columns))
+        if len(rows) == 1 and rows[0].kind == "func" and len(measures) == 1 and self.has("within"):  # 2089999…其中对个人和家庭的补助
+            return (Operand("item", subject=rows[0]), Operand("item", subject=rows[0], measure=measures[0]))
         if len(rows) != 1 or len(measures) < 2:
             return ()
         deepest = [m for m in measures if not any(self.inside(o, m) for o in measures if o != m)]
