@@ -266,8 +266,9 @@ class Parser:
         coded = {m.entity.name for m in self.p.mentions if m.text.isdigit()}
         mentions = list(dict.fromkeys(m.entity for m in self.p.mentions if m.text.isdigit() or m.entity.name not in coded))
         totals = [e for e in mentions if e.kind == "measure" and e.name in TOTALS]
-        if len(mentions) - len(totals) >= 2:
-            mentions = [e for e in mentions if e not in totals]
+        asking = {m.entity for m in self.p.mentions if m.entity in totals and self.has("asks_amount", m.text)}
+        if len(mentions) - len(totals) >= 2 or (len(mentions) > len(totals) and asking == set(totals) and totals):
+            mentions = [e for e in mentions if e not in totals]  # 办公费一共多少钱: 一共多少钱 asks, it names no total
         units = [e for e in mentions if e.kind == "unit"]
         others = [e for e in mentions if e.kind != "unit"]
         said_projects = not others and self.has("projects", self.p.text) and PROJECTS in self.lex.measures
