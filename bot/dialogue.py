@@ -272,7 +272,8 @@ class Rules:
 
     def rows_kept(self) -> None:
         last = self.d.last or {}
-        if last.get("rows") and not self.p.mentions and (self.has("among") or self.has("these")) \
+        ranks_them = self.op == "rank" and (last.get("rows") or {}).get("unit") is not None  # 大数据中心有几个项目 … 金额最少的是哪个
+        if last.get("rows") and not self.p.mentions and (self.has("among") or self.has("these") or ranks_them) \
                 and self.op in ("rank", "sum", "count", "average", "list"):
             kept = restore(last, self.c)
             if kept is not None:
