@@ -8,6 +8,7 @@ import unicodedata
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 from bot.answer import Answer
@@ -66,11 +67,16 @@ def untraced_numbers(answer: Answer) -> list[str]:
     return missing
 
 
+SAME_AMOUNT = {"元": Decimal(10000), "亿元": Decimal("0.0001")}  # an amount in 元 or 亿元, read as the 万元 keys print
+
+
 def check(question: dict, answer: Answer, conn=None) -> list[str]:
     problems = []
     if answer.status != question["status"]:
         problems.append(f"状态 {answer.status} ≠ {question['status']}")
     values = {decimal_or_none(f.value) for f in answer.figures}
+    values |= {v / SAME_AMOUNT[f.unit] for f in answer.figures  # 714600.00 元 is the 71.46 (万元) a key prints
+               if f.unit in SAME_AMOUNT and (v := decimal_or_none(f.value)) is not None}
     for expected in question.get("figures", []):
         if decimal_or_none(expected) not in values:
             problems.append(f"缺少数字 {expected}")

@@ -19,6 +19,7 @@ _CN_MONEY = re.compile(r"([零一二两三四五六七八九十百千]+[万亿][
 _CN_AMOUNT = re.compile(r"([零一二两三四五六七八九十百千]{1,6})(多?(?:万|亿|元|个|项|辆|台))")  # 一千七百九十多万 → 1790多万
 _UNIT = re.compile(r"(亿元|万元|千元|元|亿|万)(?!.*(亿元|万元|千元|元))")
 _PUNCT = re.compile(r"[\s\u3000]+")
+_NOT_UNIT = re.compile(r"(?:别|不要|不用)(?:说|用|给)?(?:亿元|万元|千元|元)")
 MAX_CHARS = 500
 
 
@@ -77,7 +78,8 @@ def normalize(question: str, typos: dict[str, str], english: dict[str, str]) -> 
     text = _CN_AMOUNT.sub(_cn_amount, _CN_MONEY.sub(_cn_amount, text))
     text = re.sub(r"(\d|几)个亿", r"\1亿元", re.sub(r"(?<!分)(多少|几)块(钱)?", r"\1元", text))  # 多少块 → 多少元 (分几块 stays), 几个亿 → 几亿元
     years = [int(y) for y in _YEAR.findall(text)]
-    unit_match = _UNIT.search(text) if re.search(r"(多少|换|转|折合|用|是)(亿元|万元|千元|元|亿|万)|(亿元|万元|千元|元)(是|表示|呢|$)", text) else None
+    asked = _NOT_UNIT.sub("", text)  # 多少元（别说万元）: the unit said not to use is not asked
+    unit_match = _UNIT.search(asked) if re.search(r"(多少|换|转|折合|用|是)(亿元|万元|千元|元|亿|万)|(亿元|万元|千元|元)(是|表示|呢|$)", asked) else None
     unit = None
     if unit_match:
         unit = {"亿": "亿元", "万": "万元"}.get(unit_match.group(1), unit_match.group(1))
