@@ -144,7 +144,7 @@ class TextAnswers:
         """Ask back which figure's last year is meant, offering the measures whose change the narrative states."""
         names = [n for n in self.c.lexicon.measures if self._stated_change({norm(n)}) is not None][:6]
         if not names:
-            return self.not_found(f"公开文件只有 {self.c.year} 年预算，没有 {previous} 年的数。")
+            return self.not_found(self.say("change.no_previous", year=self.c.year, previous=previous))
         return Answer(CLARIFY, self.say("change.which", year=previous, names="、".join(names)), [], [], [],
                       [f"{previous}年{n}是多少" for n in names])
 
