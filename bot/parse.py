@@ -89,7 +89,7 @@ class Parser:
         item = next((m.start for m in parse.mentions if m.entity.kind == "econ"), None)
         if item is not None:  # 办公费两行（502和505）: 政府经济分类 said after an item only say which of its rows
             parse.mentions[:] = [m for m in parse.mentions if not (
-                m.start > item and m.entity.kind in ("class", "gov_econ") and (m.entity.code or "").startswith("5"))]
+                m.start > item and m.entity.kind in ("class", "gov_econ") and class_field(m.entity.code or "") == "gov_econ_code")]
         self.text = skeleton(parse)  # for cues and roles; self.p.text for names, codes and quoted words
 
     def has(self, role: str, text: str | None = None) -> bool:
@@ -126,7 +126,7 @@ class Parser:
 
     def refine(self, operation: str, documents: tuple[int, ...]) -> str:
         """What the structure says beyond the cues: two things named, the year asked, a glossary word."""
-        named = [e for e, _ in self.pairs()]
+        named = [e for e, _ in self.pairs()]  # read once: the rules below all ask about the same things
         things = [e for e in named if e.kind != "unit"] or ([] if self.has("projects", self.p.text) else named)
         if operation == "rank" and self.has("joined") and len(things) == 2:
             return "difference"  # A和B哪个多, 局本级和大数据中心谁的钱多: the two named, not the whole row set
@@ -136,10 +136,10 @@ class Parser:
         figures = operation in _FIGURES or (operation == "list" and self.has("each"))  # 2023年的A和B分别是多少
         if self.c.year - 1 in self.years(operation) and figures and not documents:
             return "previous"  # a figure of the year compared with: from the narrative, or not at all
-        if operation == "value" and self.name_filter() and all(e.name in TOTALS for e, _ in self.pairs()):
+        if operation == "value" and self.name_filter() and all(e.name in TOTALS for e in named):
             return "sum"  # 跟电子政务外网相关的项目一共多少钱: the rows the name picks, added up
-        named = [e for e, _ in self.pairs() if e.kind in ("func", "econ", "gov_econ")]
-        if operation in ("list", "count") and self.table() and len(named) == 1 and len(self.pairs()) == 1:
+        subjects = [e for e in named if e.kind in ("func", "econ", "gov_econ")]
+        if operation in ("list", "count") and self.table() and len(subjects) == 1 and len(named) == 1:
             return "value"  # 住房公积金在经济分类汇总表里分成了哪几行: that item's rows
         coded = bool(self.codes())
         if self.terms() and not coded and ((operation == "code" and not self.has("code_words"))
