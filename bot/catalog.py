@@ -340,6 +340,16 @@ class Catalog:
         return self.conn.execute("SELECT * FROM glossary WHERE document_id = ? AND term = ?", (self.doc_id, term)).fetchone()
 
     @cached_property
+    def names_by_run(self) -> dict[str, list[Entity]]:
+        """Every NAME_RUN-character run of each name, to the entities whose names hold it (built once)."""
+        index: dict[str, list[Entity]] = {}
+        for entity in self.entities:
+            name = norm(entity.name)
+            for run in {name[i:i + NAME_RUN] for i in range(len(name) - NAME_RUN + 1)}:
+                index.setdefault(run, []).append(entity)
+        return index
+
+    @cached_property
     def narrative(self) -> list[sqlite3.Row]:
         return self.conn.execute("SELECT * FROM narrative_facts WHERE document_id = ? ORDER BY rowid", (self.doc_id,)).fetchall()
 
@@ -375,6 +385,7 @@ class Catalog:
         return self.conn.execute("SELECT * FROM sections WHERE document_id = ? ORDER BY line", (self.doc_id,)).fetchall()
 
 
+NAME_RUN = 5  # characters a question must share with one name alone to link it without other evidence
 _INDEXED = ("func_code", "econ_code", "gov_econ_code", "project", "unit_code")
 
 

@@ -8,13 +8,12 @@ from difflib import SequenceMatcher
 
 from rapidfuzz import fuzz, process
 
-from bot.catalog import Catalog, Entity, abbreviates, norm
+from bot.catalog import NAME_RUN, Catalog, Entity, abbreviates, norm
 from bot.lexicon import Lexicon
 from bot.normalize import Normalized
 
 FUZZY_CUTOFF = 80  # rapidfuzz score (0-100) below which a token links to nothing
 FUZZY_MARGIN = 5  # a fuzzy name must beat the runner-up by this much, else it is no link
-DISTINCTIVE_RUN = 5  # characters a question must share with one name alone to link it without other evidence
 BIGRAM_CUTOFF = 0.65  # share of character pairs a name and the question have in common
 _KIND_ORDER = ("measure", "project", "unit", "func", "econ", "gov_econ", "row", "indicator", "term")  # who keeps shared words
 _BEFORE_KIND = re.compile(r"[\u4e00-\u9fa5]{2,10}?(?:项目|经费)")  # 外包项目按服务清单…: the words before 项目 name it
@@ -107,13 +106,15 @@ def _fuzzy(key: str, catalog: Catalog, tokens: list[str]) -> list[Mention]:
 
 
 def _distinctive(residue: str, key: str, catalog: Catalog) -> list[Mention]:
-    """The one name that shares a run of at least DISTINCTIVE_RUN characters with the question, when no
+    """The one name that shares a run of at least NAME_RUN characters with the question, when no
     other name shares as long a run (为啥要花钱搞精神文明建设 → 精神文明建设专项经费)."""
+    index = catalog.names_by_run
+    near = {id(e): e for i in range(len(residue) - NAME_RUN + 1) for e in index.get(residue[i:i + NAME_RUN], ())}
     best: dict[int, tuple[int, str, Entity]] = {}
-    for entity in catalog.entities:
+    for entity in near.values():
         name = norm(entity.name)
         match = SequenceMatcher(None, residue, name).find_longest_match(0, len(residue), 0, len(name))
-        if match.size >= DISTINCTIVE_RUN and match.size > best.get(id(entity), (0,))[0]:
+        if match.size >= NAME_RUN and match.size > best.get(id(entity), (0,))[0]:
             best[id(entity)] = (match.size, residue[match.a:match.a + match.size], entity)
     ranked = sorted(best.values(), key=lambda b: -b[0])
     if not ranked or (len(ranked) > 1 and ranked[1][0] == ranked[0][0]):
