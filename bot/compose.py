@@ -160,7 +160,7 @@ class Composer(Computations, Listings, TextAnswers, Across):
         self.state.rows = [name for name, _ in items]
         self.state.row_cells = [[c.table, c.row, c.line] for _, c in items[:20]]
         self.state.row_unit = self.unit or (items[0][1].unit if items else None)
-        self.state.row_values = [show(convert(c.value, c.unit, self.state.row_unit)) for _, c in items]
+        self.state.row_values = [str(convert(c.value, c.unit, self.state.row_unit)) for _, c in items]  # exact, not as shown
 
     def cite_list(self) -> None:
         for table, row, line in self.state.row_cells:

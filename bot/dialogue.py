@@ -46,7 +46,7 @@ class Dialogue:
     topic: str | None = None  # what the last narrative answer was about
     rows: list = field(default_factory=list)  # names of the last listed rows
     row_cells: list = field(default_factory=list)  # [table, row, line] of the first 20, for citations
-    row_values: list = field(default_factory=list)  # their amounts as shown
+    row_values: list = field(default_factory=list)  # their exact amounts in row_unit
     row_unit: str | None = None  # the unit they were shown in
     last: dict | None = None  # the last query (Query.describe())
     blocked: dict | None = None  # the last query refused for its year
