@@ -18,6 +18,7 @@ from bot.render import show
 from bot.understand import Mention, Parse
 
 TOTALS = ("收支总计", "本年收入合计", "本年支出合计")  # measures that are the budget's totals
+WHOLE = TOTALS[0]  # the whole budget, when a question names no whole
 PROJECTS = "项目支出"  # the measure a unit's bare 项目 names (局本级的项目多少)
 # The role words of knowledge/operators.toml [roles] this parser reads (checked at start-up).
 ROLES = ("among", "amount_words", "asks_amount", "asks_what", "code_words", "compared_with", "last_year", "count_noun", "counted", "each", "econ_scheme",
@@ -323,7 +324,7 @@ class Parser:
     def exclusion_operands(self) -> tuple[Operand, ...]:
         """"A减去B", "除了B以外的(A)", "不含B的预算": minuend and subtrahend (A defaults to the whole budget)."""
         named = self.pairs() or [(m.entity, None) for m in self.p.mentions if m.entity.kind == "unit"][:1]
-        whole = self.c.find("measure", "收支总计")
+        whole = self.c.find("measure", WHOLE)
         unknown = [w for w in self.unknown(self.unnamed()) if len(w) >= 3]
         if len(named) == 1 and unknown:  # 项目支出减去政府采购预算: an amount only the narrative states is taken away
             return (Operand("minuend", subject=named[0][0], unit=named[0][1]), Operand("subtrahend", measure=unknown[0]))
@@ -368,7 +369,7 @@ class Parser:
         words stand there that name nothing."""
         after = list(dict.fromkeys(m.entity for m in self.p.mentions if split and m.start > len(self.text) - len(rest) - 1))
         if not after and not self.has("projects", rest) and self.has("total_words", rest):
-            after = [self.c.find("measure", "收支总计")]  # 占全部支出的比重, 占部门支出总额
+            after = [self.c.find("measure", WHOLE)]  # 占全部支出的比重, 占部门支出总额
         if self.has("pronoun", rest) and not any(e.kind == "unit" for e in after):
             after = [e for e in before if e.kind == "unit"] + after  # 大数据中心的X占其项目支出: its own
         unnamed = self.lex.phrases.question.sub("", self.roles["share_noise"].sub("", rest))
@@ -392,7 +393,7 @@ class Parser:
         units = [e for e in entities if e.kind == "unit"]
         others = [e for e in entities if e.kind != "unit"]
         if len(others) > 1:  # 全部门项目支出: 全部门 (收支总计) only says whose
-            others = [e for e in others if e.name != "收支总计"] or others
+            others = [e for e in others if e.name != WHOLE] or others
         if units:
             return self._unit_side(role, units[0], others, words)
         if len(others) >= 2 and self.has("joined", words):
@@ -407,14 +408,14 @@ class Parser:
         if others:
             return Operand(role, subject=others[0])
         if self.has("projects", words):
-            return Operand(role, subject=self.c.find("measure", "项目支出"))
+            return Operand(role, subject=self.c.find("measure", PROJECTS))
         return Operand(role, measure=self.words(words))  # a narrative amount, found by the words
 
     def _unit_side(self, role: str, unit: Entity, others: list[Entity], words: str) -> Operand:
         """A unit's total, or its part of a measure (大数据中心项目支出, 大数据中心的项目)."""
         if not others and self.has("projects", words):
-            others = [self.c.find("measure", "项目支出")]
-        subject = others[0] if others and others[0].name != "收支总计" else None
+            others = [self.c.find("measure", PROJECTS)]
+        subject = others[0] if others and others[0].name != WHOLE else None
         return Operand(role, subject=subject or unit, unit=unit if subject else None)
 
     def part_and_whole(self, a: Entity, b: Entity) -> tuple[Entity, Entity]:

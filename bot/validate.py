@@ -9,7 +9,7 @@ from bot.dialogue import FOLLOWUP_WORDS
 from bot.executors import EXECUTORS, STORE_WIDE
 from bot.lexicon import Lexicon
 from bot.listings import COLLECTIONS
-from bot.parse import BOUND_WORDS, ROLES
+from bot.parse import BOUND_WORDS, PROJECTS, ROLES, TOTALS
 from bot.query import OPERATIONS
 from db.columns import column_rules
 from db.template import load_template
@@ -35,6 +35,7 @@ def _measure_problems(lexicon: Lexicon) -> list[str]:
         columns = [m.ref["column"]] + ([m.by_unit["column"]] if m.by_unit else [])
         columns += [c.strip() for path in m.columns.values() for c in path.split("+")]
         problems += [f"measures.toml：{m.name} 的栏目“{c}”不是 columns.toml 中的规范栏目" for c in columns if c not in known]
+    problems += [f"measures.toml：缺少代码按名使用的口径“{name}”" for name in (*TOTALS, PROJECTS) if name not in lexicon.measures]
     return problems
 
 
