@@ -233,7 +233,8 @@ class Listings:
 
     def per_counted(self) -> Answer | None:
         """A figure divided by a number the narrative states (公车运行费平均一辆多少 = 运行费 ÷ 车辆数)."""
-        facts = [f for f in self.c.narrative if self.q.counted in ("辆", "台") and f["unit"].startswith(self.q.counted)]
+        counted = self.q.counted if self.q.counted in self.c.lexicon.operators.counters.values() else None
+        facts = [f for f in self.c.narrative if counted and f["unit"].startswith(counted)]
         named = [m.entity for m in self.q.mentions if m.entity.kind != "unit"]
         focus = self.state.focus or {}
         subject = named[0] if named else self.c.find(focus["kind"], focus["name"], focus.get("code")) if focus else None

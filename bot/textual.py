@@ -425,7 +425,7 @@ class TextAnswers:
 
     def counted_answer(self) -> Answer | None:
         """A number of things the narrative states with the counter asked (几辆车 → 车辆2辆, 几台设备)."""
-        if self.q.counted not in ("辆", "台"):
+        if self.q.counted not in self.c.lexicon.operators.counters.values():
             return None
         facts = [f for f in self.c.narrative if f["unit"].startswith(self.q.counted)]
         if not facts:
