@@ -384,6 +384,10 @@ class Catalog:
     def sections(self) -> list[sqlite3.Row]:
         return self.conn.execute("SELECT * FROM sections WHERE document_id = ? ORDER BY line", (self.doc_id,)).fetchall()
 
+    @cached_property
+    def sections_by_line(self) -> dict[int, sqlite3.Row]:
+        return {s["line"]: s for s in self.sections}
+
 
 NAME_RUN = 5  # characters a question must share with one name alone to link it without other evidence
 _INDEXED = ("func_code", "econ_code", "gov_econ_code", "project", "unit_code")

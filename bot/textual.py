@@ -156,12 +156,9 @@ class TextAnswers:
         if not terms and (not self.q.words or self.q.words in self.c.lexicon.phrases.whole_budget):
             terms = {norm("收入总计"), norm("支出总计")}  # 2023年预算是多少: the budget's totals
         terms = terms or ({self.q.words} if len(self.q.words) >= 2 else set())
-        paragraphs = {s["line"]: s for s in self.c.sections}
-        by_line: dict[int, list] = {}
-        for fact in self.c.narrative:
-            if fact["unit"] in ("万元", "元", "亿元"):
-                by_line.setdefault(fact["line"], []).append(fact)
-        for line, facts in by_line.items():
+        paragraphs = self.c.sections_by_line
+        for line, facts in self.c.narrative_by_line.items():
+            facts = [f for f in facts if f["unit"] in ("万元", "元", "亿元")]
             paragraph = unicodedata.normalize("NFKC", paragraphs[line]["text"]) if line in paragraphs else ""
             current = next((f for f in facts if not prose.is_delta(f["label"]) and any(
                 t in norm(f["label"]) or (not self.q.mentions and fuzz.partial_ratio(t, norm(f["label"])) >= 85)
