@@ -30,6 +30,8 @@ class Citation:
     table: str
     row: str | None = None
     line: int | None = None
+    page: int | None = None  # page of a PDF source
+    url: str | None = None  # the source opened at that page: the official address or the app's copy
 
 
 @dataclass

@@ -13,6 +13,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property, lru_cache
+from urllib.parse import quote
 
 from bot.lexicon import Lexicon, Measure
 from db.template import strip_numbering as _label
@@ -74,6 +75,10 @@ class Catalog:
         self.lexicon = lexicon
         doc = conn.execute("SELECT * FROM documents WHERE id = ?", (doc_id,)).fetchone()
         self.department, self.year, self.kind, self.source = doc["department"], doc["year"], doc["kind"], doc["source_file"]
+        self.doc = doc
+        self.pages: list[int] = json.loads(doc["pages"])  # page of each line of a PDF source
+        self.url = doc["url"]
+        self.is_pdf = doc["page_count"] is not None
         self.tables = {r["name"]: r for r in conn.execute("SELECT * FROM tables WHERE document_id = ? ORDER BY position", (doc_id,))}
         self.units = conn.execute("SELECT * FROM units WHERE document_id = ? ORDER BY code", (doc_id,)).fetchall()
         # how questions name this department: full name, without its city (农业农村局), its units' names, its city
@@ -310,6 +315,17 @@ class Catalog:
         """(code, name, cell) of every function subject row, largest first."""
         rows = [r for r in self._facts.get((FUNC_TABLE, AMOUNT), ()) if r["row_kind"] == "item" and r["func_code"]]
         return sorted(((r["func_code"], r["row_label"], _cell(r)) for r in rows), key=lambda x: (-x[2].value, x[0]))
+
+    def page_of(self, line: int | None) -> int | None:
+        """The PDF page a source line stands on (None for a converted text)."""
+        return self.pages[line - 1] if line and 0 < line <= len(self.pages) else None
+
+    def page_url(self, page: int | None) -> str | None:
+        """The source opened at a page: the official address when known, else the app's copy."""
+        if not self.is_pdf:
+            return None
+        base = self.url or f"/documents/{quote(self.source)}"
+        return f"{base}#page={page}" if page else base
 
     def vocabulary(self) -> set[str]:
         """Words for jieba's dictionary: every name and alias, table names, indicator names."""

@@ -12,34 +12,59 @@ from bot.config import Settings
 
 
 def cmd_ingest(args, settings: Settings) -> int:
-    """Load source documents (default: every file in knowledge/sources) into the database."""
+    """Load disclosures (PDF or converted text; files or folders) into the database; default: the bundled sample."""
     from db.errors import LoadError
-    from db.load import ingest, source_files
+    from db.ingest import ingest
+    from db.load import source_files
 
+    bundled = not args.paths
     paths = [Path(p) for p in args.paths] or source_files(settings.sources_dir)
     if not paths:
         print(f"没有可加载的文件：{settings.sources_dir} 为空", file=sys.stderr)
         return 2
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        print(f"找不到文件或文件夹：{missing[0]}", file=sys.stderr)
+        return 2
     started = time.perf_counter()
     try:
-        loaded = ingest(settings.db_path, paths, replace_all=not args.paths)
+        report = ingest(settings.db_path, paths, replace_all=bundled, strict=args.strict or bundled,
+                        origin="bundled" if bundled else "user", workers=args.jobs, progress=sys.stderr.isatty())
     except LoadError as error:
         print(f"加载失败，数据库保持原样。{error}", file=sys.stderr)
         return 1
     except OSError as error:
-        print(f"无法读取文件：{error}", file=sys.stderr)
+        print(f"无法写入数据库 {settings.db_path}：{error.strerror or error}", file=sys.stderr)
         return 1
-    for item in loaded:
-        facts = sum(len(r.facts) for _, rows in item.grids for r in rows)
-        print(f"已加载 {item.path.name}：{item.doc.department} {item.doc.year}年{item.doc.kind}，{len(item.doc.tables)} 张表，{facts} 个金额")
+    print_report(report)
     print(f"数据库：{settings.db_path}（用时 {time.perf_counter() - started:.2f} 秒）")
-    return 0
+    return 1 if report.of("failed") else 0
+
+
+def print_report(report) -> None:
+    """One line per document, the skipped tables under it, then the totals."""
+    for o in report.outcomes:
+        if o.status == "loaded":
+            what = "只有文字说明，没有预算表" if o.narrative_only else f"{o.tables} 张表，{o.facts} 个金额"
+            print(f"已加载 {o.path.name}：{o.department} {o.year}年{o.kind}（{o.family}），{what}")
+            for title, line, reason in o.skipped:
+                print(f"    跳过表“{title}”（第 {line} 行）：{reason}")
+        elif o.status == "unchanged":
+            print(f"未改变 {o.path.name}：内容与已加载的相同，没有重新读取")
+        elif o.status == "duplicate":
+            print(f"已替换 {o.path.name}：{o.error}")
+        else:
+            print(f"失败   {o.error}", file=sys.stderr)
+    loaded, failed = report.of("loaded"), report.of("failed")
+    skipped = sum(len(o.skipped) for o in loaded)
+    print(f"\n共 {len(report.outcomes)} 份：加载 {len(loaded)} 份（{sum(o.tables for o in loaded)} 张表，跳过 {skipped} 张），"
+          f"未改变 {len(report.of('unchanged'))} 份，失败 {len(failed)} 份。")
 
 
 def cmd_audit(args, settings: Settings) -> int:
     """Check every loaded disclosure's internal consistency (勾稽关系) and print each check."""
     from db.audit import audit
-    from db.load import ensure_database
+    from db.ingest import ensure_database
 
     ensure_database(settings.db_path, settings.sources_dir)
     checks = audit(settings.db_path)
@@ -58,9 +83,14 @@ def cmd_tables(args, settings: Settings) -> int:
 
     assistant = Assistant.open(settings)
     for doc in assistant.overview():
-        print(f"{doc['department']} {doc['year']}年{doc['kind']}（{doc['document']}）")
+        pages = f"，{doc['page_count']} 页" if doc["page_count"] else ""
+        print(f"{doc['department']} {doc['year']}年{doc['scope']}{doc['kind']}（{doc['document']}，{doc['family']}模板{pages}）")
+        if not doc["tables"]:
+            print("  只有文字说明，没有预算表" + ("（预算表另行公开，不在这份文件里）" if doc["tables_separate"] else ""))
         for table in doc["tables"]:
             print(f"  {table['name']}\t{table['rows']} 行\t单位：{table['unit']}")
+        for title, line, reason in doc["skipped"]:
+            print(f"  未能读取：{title}（第 {line} 行）：{reason}")
     return 0
 
 
@@ -105,7 +135,8 @@ def cmd_chat(args, settings: Settings) -> int:
             break
         if command == "/source":
             last = assistant.last_answer("chat")
-            print("\n".join(f"{c.document} · {c.table} · {c.row or ''} · 第{c.line}行" for c in last.citations)
+            print("\n".join(f"{c.document} · {c.table} · {c.row or ''} · " + (f"第 {c.page} 页" if c.page else f"第{c.line}行")
+                            for c in last.citations)
                   if last and last.citations else "还没有可以引用的回答。", flush=True)
         elif command:
             print(assistant.answer(question, "chat").text, flush=True)
@@ -166,7 +197,9 @@ def parser() -> argparse.ArgumentParser:
     for name, func in COMMANDS.items():
         p = sub.add_parser(name, help=func.__doc__, description=func.__doc__)
         if name == "ingest":
-            p.add_argument("paths", nargs="*", help="source files (default: knowledge/sources/*)")
+            p.add_argument("paths", nargs="*", help="PDF or text files, or folders of them (default: knowledge/sources/*)")
+            p.add_argument("--strict", action="store_true", help="all or nothing: any failed document or skipped table fails the load")
+            p.add_argument("--jobs", type=int, default=None, help="parallel readers (default: one per core)")
         elif name == "audit":
             p.add_argument("--strict", action="store_true", help="exit 1 when any check fails")
         elif name == "ask":

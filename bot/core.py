@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sqlite3
@@ -45,6 +46,7 @@ class Assistant:
         self.sessions = sessions or MemorySessionStore()
         ids = [r[0] for r in self.conn.execute("SELECT id FROM documents ORDER BY year DESC, id")]
         self.catalogs = [Catalog(self.conn, doc_id, lexicon) for doc_id in ids]
+        self.by_source = {c.source: c for c in self.catalogs}
         check_knowledge(lexicon, self.catalogs)
         # names and years of every loaded document: a question naming another of them is in scope
         self.loaded = frozenset().union(*(c.department_names | {str(c.year)} for c in self.catalogs)) if len(self.catalogs) > 1 else frozenset()
@@ -57,7 +59,7 @@ class Assistant:
     @classmethod
     def open(cls, settings: Settings) -> "Assistant":
         """Build the database from the bundled sources if needed, then load everything once."""
-        from db.load import ensure_database
+        from db.ingest import ensure_database
 
         ensure_database(settings.db_path, settings.sources_dir)
         sessions = SqliteSessionStore(settings.sessions_path) if settings.sessions_path else None
@@ -70,6 +72,8 @@ class Assistant:
     def _read_overview(self) -> list[dict]:
         return [
             {"document": c.source, "department": c.department, "year": c.year, "kind": c.kind,
+             **{k: c.doc[k] for k in ("family", "scope", "page_count", "url")},
+             "tables_separate": bool(c.doc["tables_separate"]), "skipped": json.loads(c.doc["skipped"]),
              "tables": [{"name": t["name"], "title": t["title"], "unit": t["unit"],
                          "rows": self.conn.execute("SELECT COUNT(*) FROM rows WHERE table_id = ?", (t["id"],)).fetchone()[0]}
                         for t in c.tables.values()]}
@@ -99,16 +103,37 @@ class Assistant:
             log.exception("answering failed for %r", question[:200])
             answer = Answer(NOT_FOUND, "抱歉，这个问题处理时出错了。请换个说法再问。", suggestions=DEFAULT_SUGGESTIONS[:3])
         answer.session_id = session_id
+        self._locate(answer)
         answer.suggestions = [s for s in answer.suggestions if s != question.strip()][:3]
         # /source shows the last answer's citations; never those of an earlier question
         dialogue.answer = answer.to_dict() if answer.status == ANSWERED or answer.options else None
         self.sessions.put(session_id, dialogue.to_dict())
         return answer
 
+    def source_path(self, name: str) -> Path | None:
+        """The file a loaded PDF was read from, by its document name; None when unknown or gone."""
+        catalog = self.by_source.get(name)
+        if catalog is None or not catalog.is_pdf:
+            return None
+        path = Path(catalog.doc["source_path"])
+        return path if path.is_file() else None
+
+    def _locate(self, answer: Answer) -> None:
+        """Give each citation of a PDF source its page and a link that opens the source there."""
+        located = []
+        for citation in answer.citations:
+            catalog = self.by_source.get(citation.document)
+            if catalog is not None and catalog.is_pdf and citation.page is None:
+                page = catalog.page_of(citation.line)
+                citation = replace(citation, page=page, url=catalog.page_url(page))
+            located.append(citation)
+        answer.citations = located
+
     def explain(self, question: str) -> dict:
         """How a question is understood: tokens, the typed query (and what came from context), what was read."""
         with self.lock:
             answer, parse, query = self._answer(question, Dialogue())
+        self._locate(answer)
         return {
             "tokens": parse.tokens if parse else [], "query": query.describe() if query else None,
             "rows_read": [c.__dict__ for c in answer.citations], "answer": answer.to_dict(),

@@ -83,7 +83,9 @@ def source_lines(answer: Answer | None) -> list[Line]:
         lines.append(Line(f"   表：{c.table}"))
         if c.row:
             lines.append(Line(f"   行：{c.row}"))
-        if c.line is not None:
+        if c.page is not None:
+            lines.append(Line(f"   原文第 {c.page} 页"))
+        elif c.line is not None:
             lines.append(Line(f"   原文第 {c.line} 行"))
     if answer.figures:
         lines += [Line(""), Line("数字", "b")]

@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.config import Settings
@@ -131,6 +131,14 @@ async def tables(request: Request) -> Response:
     return JSONResponse({"documents": request.app.state.overview}, headers=cors)
 
 
+async def document_file(request: Request) -> Response:
+    """A loaded PDF, so that a citation can open it at its page (/documents/NAME#page=N)."""
+    path = request.app.state.assistant.source_path(request.path_params["name"])
+    if path is None:
+        return error_response(404, "not_found", "没有这份已加载的 PDF 文件。")
+    return FileResponse(path, media_type="application/pdf", headers={"Content-Disposition": "inline"})
+
+
 async def preflight(request: Request) -> Response:
     """CORS preflight for the API: allowed origins get the methods and headers, others a 403."""
     origin = request.headers.get("origin")
@@ -208,6 +216,7 @@ def create_app(
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/widget.js", widget_js, methods=["GET"]),
         Route("/static/{name}", static_asset, methods=["GET"]),
+        Route("/documents/{name}", document_file, methods=["GET"]),
         *extra_routes,
     ]
     app = Starlette(
@@ -244,7 +253,7 @@ def main(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers:
 
     import uvicorn
 
-    from db.load import ensure_database
+    from db.ingest import ensure_database
 
     options = dict(host=host, port=port, proxy_headers=True, server_header=False, log_level="info")
     # proxy_headers trusts X-Forwarded-For/-Proto from FORWARDED_ALLOW_IPS (default 127.0.0.1)

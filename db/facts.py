@@ -16,6 +16,7 @@ from db.template import Template, strip_numbering
 _CODE_PREFIX = {"func": "2", "econ": "3", "gov_econ": "5"}
 _INLINE_CODE = re.compile(r"^\s*[\[【](\d{3,7})[\]】]\s*(.+)$")
 PROJECT_CODE_DIGITS = 10  # unit codes are 3-9 digits; project codes are 20+
+AMOUNT_SHARE = 0.8  # of a column's filled cells, for it to be an amount column
 _UNIT_IN_HEADER = re.compile(r"[（(](万元|元|亿元)[）)]")
 
 
@@ -77,18 +78,21 @@ def _is_code(cell: str) -> bool:
     return bool(re.fullmatch(r"\d{3,}", cell.strip()))
 
 
-def _amount_columns(path: Path, table: Table, roles: list[str]) -> list[int]:
-    """Columns whose data cells are amounts; a stray non-amount there is a load error."""
+def _amount_columns(path: Path, table: Table, roles: list[str], template: Template) -> list[int]:
+    """Columns whose data cells are amounts: some decimals, and nearly all filled cells amounts.
+
+    A column of mostly text with a stray decimal (指标值 "≥95%", "10.5") holds no amounts. In an
+    amount column a placeholder ("—", "无") gives no fact; any other text there is a load error."""
     columns = []
     for j, role in enumerate(roles):
         if role != "other":
             continue
         cells = [(r.line, r.cells[j].strip()) for r in table.rows if j < len(r.cells) and r.cells[j].strip()]
-        decimals = [c for _, c in cells if is_amount(c) and "." in c]
-        if not decimals:
+        amounts = [c for _, c in cells if is_amount(c)]
+        if not any("." in c for c in amounts) or len(amounts) < AMOUNT_SHARE * len(cells):
             continue
         for line, cell in cells:
-            if not is_amount(cell):
+            if not is_amount(cell) and cell not in template.placeholders:
                 raise LoadError(path, line, f"“{table.standard.name}”的“{table.columns[j]}”栏应为金额，却是“{cell}”")
         columns.append(j)
     return columns
@@ -106,13 +110,16 @@ def grid_facts(path: Path, table: Table, template: Template, unit: str, units: d
 
     `units` (code -> name) collects the organisational units met on the way."""
     roles = [column_role(p, template) for p in table.columns]
-    amounts = set(_amount_columns(path, table, roles))
+    amounts = set(_amount_columns(path, table, roles, template))
     sides = _sides(table.columns) if table.standard.layout == "two_sided" else [(None, range(len(table.columns)))]
     rows = []
     current_unit: str | None = None
+    parts = [j for j, p in enumerate(table.columns) if p.rsplit("/", 1)[-1] in template.code_parts]
+    carried: dict[int, str] = {}
     for raw in table.rows:
         row = Row(raw.line, raw.cells)
         cells = raw.cells + [""] * (len(table.columns) - len(raw.cells))
+        cells = _carry_code_parts(cells, parts, carried)
         for side, span in sides:
             codes: dict[str, str] = {}
             texts: list[tuple[int, str]] = []
@@ -130,7 +137,7 @@ def grid_facts(path: Path, table: Table, template: Template, unit: str, units: d
                     codes[kind] = codes.get(kind, "") + cell
                 else:
                     texts.append((j, cells[j].strip()))
-            values = [(j, parse_amount(cells[j])) for j in span if j in amounts and cells[j].strip()]
+            values = [(j, parse_amount(cells[j])) for j in span if j in amounts and is_amount(cells[j])]
             if not values and not texts:
                 continue
             row_label = texts[0][1] if texts else ""
@@ -176,6 +183,24 @@ def grid_facts(path: Path, table: Table, template: Template, unit: str, units: d
                 ))
         rows.append(row)
     return rows
+
+
+def _carry_code_parts(cells: list[str], parts: list[int], carried: dict[int, str]) -> list[str]:
+    """类/款/项 printed in separate columns with the higher levels left blank: carry them down.
+
+    `|201| | |一般公共服务支出|` then `| |40| |信访事务|` reads 20140; `carried` remembers by column."""
+    filled = [j for j in parts if cells[j].strip()]
+    if not filled:
+        return cells
+    cells = list(cells)
+    for j in parts[: parts.index(filled[0])]:
+        cells[j] = carried.get(j, "")
+    for j in parts:
+        if cells[j].strip():
+            carried[j] = cells[j].strip()
+    for j in parts[parts.index(filled[-1]) + 1:]:
+        carried.pop(j, None)
+    return cells
 
 
 def unit_code_of(name: str, units: dict[str, str]) -> str | None:

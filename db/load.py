@@ -1,18 +1,15 @@
-"""Build the knowledge base: parse source documents and write them into SQLite atomically.
+"""Parse one source document (PDF or converted text) and write it into an open SQLite database.
 
-A load works on a copy of the database in a temporary file next to it and replaces the
-real file only when every document has loaded; a failure leaves the old file untouched.
+db/ingest.py drives a load of many documents and replaces the database atomically.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 import sqlite3
-import tempfile
-from dataclasses import dataclass
+import tomllib
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
@@ -22,14 +19,16 @@ from db.columns import canonical
 from db.facts import Row, grid_facts, table_unit
 from db.money import convert, to_fen
 from db.narrative import NarrativeFact, narrative_facts
+from db.errors import LoadError
+from db.pdf import read_pdf
 from db.performance import FormData, Group, indicator_groups, link_groups, parse_form
 from db.reader import decode, read_blocks
 from db.recognise import Recognised, recognise
-from db.template import Template, load_template, without_city
+from db.template import Template, city_of, load_template, without_city
 
 SCHEMA = Path(__file__).with_name("schema.sql")
-SCHEMA_VERSION = 3  # raise when schema.sql or what is extracted changes: old databases are rebuilt
-SOURCE_SUFFIXES = {".txt", ".md"}
+SCHEMA_VERSION = 4  # raise when schema.sql or what is extracted changes: old databases are rebuilt
+SOURCE_SUFFIXES = {".txt", ".md", ".pdf"}
 PROJECT_NAME_CUTOFF = 80  # rapidfuzz ratio for the same project named in two tables
 
 
@@ -45,34 +44,69 @@ class Parsed:
     groups: list[Group]
     narrative: list[NarrativeFact]
     units: dict[str, str]  # code -> name
+    pages: list[int] = field(default_factory=list)  # page of each line of a PDF (index = line - 1)
+    page_count: int | None = None
+    meta: dict = field(default_factory=dict)  # from a sidecar file: url, published, department …
+
+
+def sidecar(path: Path) -> dict:
+    """Facts about a document the file itself does not carry, from `<name>.toml` beside it."""
+    side = path.with_suffix(".toml")
+    if not side.is_file() or side == path:
+        return {}
+    try:
+        data = tomllib.loads(side.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise LoadError(side, None, f"附注文件格式不对：{exc}") from None
+    return {k: data[k] for k in ("department", "year", "kind", "scope", "url", "published") if k in data}
+
+
+def read_document(path: Path, data: bytes) -> tuple[list, list[int], int | None, int]:
+    """Blocks of a PDF or a converted text, the page of each line, the page count and the line count."""
+    if data[:5] == b"%PDF-" or path.suffix.lower() == ".pdf":
+        if data[:5] != b"%PDF-":
+            raise LoadError(path, None, "扩展名是 .pdf，但内容不是 PDF 文件")
+        blocks, pages = read_pdf(path, data)
+        return blocks, pages, (max(pages) if pages else 0), len(pages)
+    text = decode(path, data)
+    return read_blocks(path, text), [], None, text.count("\n") + 1
 
 
 def parse_document(path: Path, template: Template | None = None) -> Parsed:
-    """Read, recognise and extract one disclosure; raises LoadError naming file and line."""
+    """Read, recognise and extract one disclosure; raises LoadError naming file and line.
+
+    A table whose amounts cannot be read is dropped with its reason (doc.skipped); the rest loads."""
     template = template or load_template()
     data = path.read_bytes()
-    text = decode(path, data)
-    doc = recognise(path, read_blocks(path, text), template)
+    meta = sidecar(path)
+    blocks, pages, page_count, line_count = read_document(path, data)
+    doc = recognise(path, blocks, template, meta)
     units_seen = [t.unit for t in doc.tables if t.unit]
     default_unit = max(sorted(set(units_seen)), key=units_seen.count) if units_seen else "万元"  # sorted: ties are stable
     units: dict[str, str] = {}
-    grids = []
-    form = None
-    groups: list[Group] = []
-    for index, table in enumerate(doc.tables):
-        unit = table_unit(table, default_unit)
-        table.unit = unit
-        if table.standard.layout == "form":
-            form = parse_form(table, template)
-            table.department = table.department or form.department
-        else:
-            grids.append((index, grid_facts(path, table, template, unit, units)))
-            if table.standard.layout == "performance":
-                groups = indicator_groups(table)
+    kept, grids, form, groups = [], [], None, []
+    for table in doc.tables:
+        table.unit = table_unit(table, default_unit)
+        try:
+            if table.standard.layout == "form":
+                table_form = parse_form(table, template)
+                table.department = table.department or table_form.department
+                form = table_form
+            else:
+                rows = grid_facts(path, table, template, table.unit, units)
+                if table.standard.layout == "performance":
+                    groups = indicator_groups(table)
+                grids.append((len(kept), rows))
+        except LoadError as error:
+            doc.skipped.append((table.title, error.line or table.line, error.message))
+            continue
+        kept.append(table)
+    doc.tables = kept
     return Parsed(
-        path=path, sha256=hashlib.sha256(data).hexdigest(), line_count=text.count("\n") + 1, doc=doc,
+        path=path, sha256=hashlib.sha256(data).hexdigest(), line_count=line_count, doc=doc,
         unit=default_unit, grids=grids, form=form, groups=groups,
         narrative=narrative_facts(doc.sections, doc.year), units=units,
+        pages=pages, page_count=page_count, meta=meta,
     )
 
 
@@ -103,13 +137,17 @@ def _delete_document(conn: sqlite3.Connection, parsed: Parsed) -> None:
         conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
 
 
-def write_document(conn: sqlite3.Connection, parsed: Parsed) -> int:
+def write_document(conn: sqlite3.Connection, parsed: Parsed, origin: str = "user") -> int:
     """Insert one parsed document, replacing an earlier load of the same file or department-year."""
     _delete_document(conn, parsed)
     doc = parsed.doc
     doc_id = _insert(conn, "documents", {
-        "department": doc.department, "year": doc.year, "kind": doc.kind,
-        "source_file": parsed.path.name, "sha256": parsed.sha256, "line_count": parsed.line_count,
+        "department": doc.department, "year": doc.year, "kind": doc.kind, "scope": doc.scope,
+        "family": doc.family, "city": city_of(doc.department),
+        "source_file": parsed.path.name, "source_path": str(parsed.path.resolve()), "origin": origin, "sha256": parsed.sha256, "line_count": parsed.line_count,
+        "page_count": parsed.page_count, "pages": _json(parsed.pages), "url": parsed.meta.get("url"),
+        "published": str(parsed.meta["published"]) if "published" in parsed.meta else None,
+        "tables_separate": int(doc.tables_separate), "skipped": _json(doc.skipped),
     })
     table_ids: dict[int, int] = {}
     for index, table in enumerate(doc.tables):
@@ -140,7 +178,8 @@ def write_document(conn: sqlite3.Connection, parsed: Parsed) -> int:
     project_ids = _write_projects(conn, doc_id, parsed)
     _write_performance(conn, doc_id, parsed, table_ids, project_ids)
     for section in doc.sections:
-        _insert(conn, "sections", {"document_id": doc_id, "part": section.part, "heading": section.heading, "text": section.text, "line": section.line})
+        _insert(conn, "sections", {"document_id": doc_id, "part": section.part, "heading": section.heading, "text": section.text,
+                                   "line": section.line, "withheld": int(section.withheld)})
     for fact in parsed.narrative:
         _insert(conn, "narrative_facts", {
             "document_id": doc_id, "heading": fact.heading, "label": fact.label, "clause": fact.clause,
@@ -240,81 +279,9 @@ def _write_form_rows(conn, doc_id: int, parsed: Parsed, table_id: int) -> None:
                 "value": str(value), "fen": to_fen(value, table.unit), "unit": table.unit,
             })
     for label, text, line in form.fields:
-        _insert(conn, "sections", {"document_id": doc_id, "part": table.standard.name, "heading": label, "text": text, "line": line})
+        _insert(conn, "sections", {"document_id": doc_id, "part": table.standard.name, "heading": label, "text": text, "line": line, "withheld": 0})
 
 
 def create_schema(conn: sqlite3.Connection) -> None:
     conn.executescript(SCHEMA.read_text(encoding="utf-8"))
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-
-
-def ingest(db_path: Path, paths: list[Path], *, replace_all: bool = False) -> list[Parsed]:
-    """Load `paths` into the database at `db_path` atomically; returns what was loaded.
-
-    With `replace_all` the database is rebuilt from these documents alone."""
-    template = load_template()
-    parsed = [parse_document(path, template) for path in paths]
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=db_path.name + ".", suffix=".tmp", dir=db_path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        fresh = replace_all or not _current_schema(db_path)
-        if fresh:
-            tmp.unlink()
-        else:
-            shutil.copyfile(db_path, tmp)
-        conn = sqlite3.connect(tmp)
-        try:
-            if fresh:
-                create_schema(conn)
-            with conn:
-                for item in parsed:
-                    write_document(conn, item)
-        finally:
-            conn.close()
-        os.replace(tmp, db_path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return parsed
-
-
-def stale(db_path: Path, sources: list[Path]) -> bool:
-    """True when the database is missing or any source file's hash differs from what was loaded."""
-    if not db_path.exists():
-        return True
-    try:
-        conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-        try:
-            if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
-                return True
-            loaded = dict(conn.execute("SELECT source_file, sha256 FROM documents"))
-        finally:
-            conn.close()
-    except sqlite3.DatabaseError:
-        return True
-    for path in sources:
-        if loaded.get(path.name) != hashlib.sha256(path.read_bytes()).hexdigest():
-            return True
-    return False
-
-
-def _current_schema(db_path: Path) -> bool:
-    if not db_path.exists():
-        return False
-    try:
-        conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-        try:
-            return conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-        finally:
-            conn.close()
-    except sqlite3.DatabaseError:
-        return False
-
-
-def ensure_database(db_path: Path, sources_dir: Path) -> Path:
-    """Build the database from the bundled sources on first use or when a source changed."""
-    sources = source_files(sources_dir)
-    if stale(db_path, sources):
-        ingest(db_path, sources, replace_all=not _current_schema(db_path))
-    return db_path

@@ -16,10 +16,10 @@ from pathlib import Path
 from db.errors import LoadError
 from db.headers import column_paths
 from db.reader import Block, Grid, GridRow, Heading, Paragraph
-from db.template import StandardTable, Template
+from db.template import StandardTable, Template, title_key
 
-_TITLE = re.compile(r"^(?P<dept>.+?)\s*(?P<year>(?:19|20)\d{2})\s*年度?\s*(?:部门|单位)?(?P<kind>预算|决算)")
 _UNIT = re.compile(r"单位[:：]\s*(万元|元|亿元|千元)")
+_TABLE_DEPT = re.compile(r"^(?:编制|预算)?(?:部门|单位)(?:名称|[(（]单位[)）])?[:：]\s*(?P<dept>[^\s:：]+?)(?:\s|单位[:：]|$)")
 _AMOUNT = re.compile(r"^-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$")
 _DECIMAL_AMOUNT = re.compile(r"^-?(?:\d{1,3}(?:,\d{3})+|\d+)\.\d+$")
 _PART = re.compile(r"^第[一二三四五六七八九十]+部分")
@@ -32,6 +32,7 @@ class Section:
     heading: str
     text: str
     line: int
+    withheld: bool = False  # "涉密内容，按规定不予公开": said, but not disclosed
 
 
 @dataclass
@@ -55,6 +56,10 @@ class Recognised:
     sections: list[Section]
     glossary: list[tuple[str, str, int]]
     tables: list[Table]
+    scope: str = "部门"  # 部门 | 单位 (a unit budget)
+    family: str = "全国"
+    skipped: list[tuple[str, int, str]] = field(default_factory=list)  # tables that could not be read, and why
+    tables_separate: bool = False  # the tables are published in another file (北京)
 
 
 def parse_amount(cell: str) -> Decimal | None:
@@ -78,14 +83,57 @@ def _text_of(block: Block) -> str:
     return block.text if isinstance(block, (Heading, Paragraph)) else ""
 
 
-def _document_title(path: Path, blocks: list[Block]) -> tuple[str, int, str]:
-    texts = [(_text_of(b), b.line) for b in blocks[:8] if not isinstance(b, Grid)]
-    joined = " ".join(t for t, _ in texts)
-    match = _TITLE.search(unicodedata.normalize("NFKC", joined))
-    if not match:
-        line = texts[0][1] if texts else 1
-        raise LoadError(path, line, "找不到文档标题，应形如“XX局 2024年部门预算公开”")
-    return match.group("dept").strip(), int(match.group("year")), match.group("kind")
+def _head_text(blocks: list[Block]) -> tuple[str, int]:
+    """The text before the first part heading or table (at most 12 blocks), without spaces."""
+    texts: list[tuple[str, int]] = []
+    for block in blocks[:12]:
+        if isinstance(block, Grid) or (texts and isinstance(block, Heading) and block.level == 1):
+            break
+        if block.text:
+            texts.append((block.text, block.line))
+    if not texts:
+        texts = [(b.text, b.line) for b in blocks[:3] if not isinstance(b, Grid)]
+    joined = "".join(t for t, _ in texts)
+    return re.sub(r"\s", "", unicodedata.normalize("NFKC", joined)), texts[0][1] if texts else 1
+
+
+def _organisation(name: str, template: Template) -> str | None:
+    """The department name cleaned of trailing words, or None when it does not end as an organisation."""
+    for word in template.dept_trailing:
+        if name.endswith(word) and len(name) > len(word) + 3:
+            name = name[: -len(word)]
+    if _PART.match(name) or not name.endswith(template.dept_suffixes):
+        return None
+    return name
+
+
+def _document_title(path: Path, blocks: list[Block], template: Template) -> tuple[str, int, str, str]:
+    """Department, year, kind (预算/决算) and scope (部门/单位) from the title forms of the template."""
+    head, line = _head_text(blocks)
+    for form in template.titles:
+        for match in form.pattern.finditer(head):
+            groups = match.groupdict()
+            name = _organisation(groups.get("dept") or "", template) or _department_in_text(blocks, template)
+            if not name:
+                continue
+            kind_text = groups.get("kind") or form.kind or "预算"
+            kind = "决算" if "决算" in kind_text else "预算"
+            scope = "单位" if "单位" in kind_text else "部门"
+            return name, int(groups["year"]), kind, scope
+    if re.search(r"(?:19|20)\d{2}", head) and re.search(r"预算|决算", head):
+        raise LoadError(path, line, f"找不到部门名称：标题“{head[:40]}”没有说是哪个部门（可在同名 .toml 附注文件里写 department）")
+    raise LoadError(path, line, f"这不像部门预算或决算公开文件：开头“{head[:40]}”里没有“XX部门 20XX年部门预算”这样的标题")
+
+
+def _department_in_text(blocks: list[Block], template: Template) -> str | None:
+    """The department named at the start of a narrative paragraph (…主要职责), when the title leaves it out."""
+    for block in blocks[:80]:
+        if isinstance(block, Paragraph):
+            for pattern in template.dept_in_text:
+                match = pattern.search(re.sub(r"\s", "", unicodedata.normalize("NFKC", block.text)))
+                if match and _organisation(match.group("dept"), template):
+                    return _organisation(match.group("dept"), template)
+    return None
 
 
 def _is_header_row(cells: list[str]) -> bool:
@@ -101,60 +149,84 @@ def _is_header_row(cells: list[str]) -> bool:
 
 
 def _is_index_row(cells: list[str]) -> bool:
-    """A column-index row under the header: 1 2 3 ... (some disclosures print one)."""
-    filled = [c.strip() for c in cells if c.strip()]
+    """A column-index row under the header: 1 2 3 ... (some print ** or 栏次 over the label columns)."""
+    filled = [c.strip() for c in cells if c.strip() and c.strip().strip("*") and c.strip() not in ("栏次", "行次")]
     return len(filled) >= 3 and all(c.isdigit() for c in filled) and [int(c) for c in filled] == list(
         range(int(filled[0]), int(filled[0]) + len(filled))
     )
 
 
 class _Builder:
+    """Collects tables: a title opens one, grids fill it; a table that cannot be read is skipped with its reason."""
+
     def __init__(self, path: Path, template: Template, department: str) -> None:
         self.path = path
         self.template = template
         self.department = department
         self.tables: list[Table] = []
+        self.skipped: list[tuple[str, int, str]] = []  # (title, line, reason)
         self.pending: Table | None = None  # titled, no grid yet
         self.current: Table | None = None  # receiving grids and notes
+        self.broken = False  # the current table was skipped: its continuation grids are skipped too
 
     def title(self, text: str, line: int) -> bool:
         standard = self.template.table_by_title(text, self.department)
         if standard is None:
             return False
-        self.pending = Table(standard, text, line)
-        self.current = None
+        self._open(standard, text, line)
         return True
 
-    def unknown_title(self, text: str, line: int) -> None:
-        self.pending = Table(StandardTable("", "unknown", ()), text, line)
+    def other_title(self, text: str, line: int) -> None:
+        """A table the template does not list: it loads under its printed name."""
+        name = title_key(text, self.department) or text
+        self._open(StandardTable(name, "grid", ()), text, line)
+
+    def _open(self, standard: StandardTable, text: str, line: int) -> None:
+        if self.current is not None and self.current.standard.name == standard.name and self.pending is None:
+            return  # the title repeated on the next page: the same table continues
+        self.pending = Table(standard, text, line)
         self.current = None
+        self.broken = False
 
     def paragraph(self, text: str, line: int) -> None:
         target = self.pending or self.current
         if target is None:
             return
-        unit = _UNIT.search(text)
+        normal = unicodedata.normalize("NFKC", text)
+        unit = _UNIT.search(normal)
+        dept = _TABLE_DEPT.match(normal)
         if unit and target.unit is None:
             target.unit = unit.group(1)
-        elif re.match(r"^(部门|单位)名称[:：]", unicodedata.normalize("NFKC", text)) and target.department is None:
-            target.department = re.split(r"[:：]", unicodedata.normalize("NFKC", text), maxsplit=1)[1].strip()
-        elif self.current is not None:
+        if dept and target.department is None:
+            target.department = dept.group("dept").strip()
+        if not unit and not dept and self.current is not None and not self.template.is_numbering(text):
             self.current.notes.append((line, text))
 
     def grid(self, grid: Grid) -> None:
         if self.pending is not None:
-            table = self.pending
-            if not table.standard.name:
-                names = "、".join(t.name for t in self.template.tables)
-                raise LoadError(self.path, table.line, f"不认识的表“{table.title}”，应为标准表之一：{names}")
-            self.pending = None
+            table, self.pending = self.pending, None
             self.current = table
+            try:
+                self._first_grid(table, grid)
+            except LoadError as error:
+                self._skip(table, error)
+                return
             self.tables.append(table)
-            self._first_grid(table, grid)
-        elif self.current is not None:
-            self._continuation(self.current, grid)
-        else:
-            raise LoadError(self.path, grid.line, "表格前没有可识别的表名（应为标准预算表标题）")
+        elif self.current is not None and not self.broken:
+            try:
+                self._continuation(self.current, grid)
+            except LoadError as error:
+                self.tables.remove(self.current)
+                self._skip(self.current, error)
+        elif not self.broken:
+            self.skipped.append(("（无标题）", grid.line, "表格前没有可识别的表名"))
+
+    def _skip(self, table: Table, error: LoadError) -> None:
+        self.skipped.append((table.title, error.line or table.line, error.message))
+        self.broken = True
+
+    def finish(self) -> None:
+        self.pending = None  # a title no table followed (the last entry of a contents list)
 
     def _first_grid(self, table: Table, grid: Grid) -> None:
         rows = list(grid.rows)
@@ -167,6 +239,7 @@ class _Builder:
         if not header:
             raise LoadError(self.path, grid.line, f"“{table.title}”缺少表头行")
         width = max((j + 1 for row in header for j, c in enumerate(row) if c.strip()), default=0)
+        width = max(width, max(len(r.cells) for r in grid.rows))
         table.header = header
         table.columns = column_paths(header, width)
         self._add_rows(table, rows)
@@ -192,19 +265,33 @@ class _Builder:
             table.rows.append(row)
 
 
-def recognise(path: Path, blocks: list[Block], template: Template) -> Recognised:
-    department, year, kind = _document_title(path, blocks)
+def _is_table_part(text: str) -> bool:
+    """A part heading that introduces the tables (第二部分 2026年部门预算表 / 公开报表)."""
+    return bool(re.search(r"表|报表", text)) and not re.search(r"说明|概况|解释", text)
+
+
+def recognise(path: Path, blocks: list[Block], template: Template, known: dict | None = None) -> Recognised:
+    """Map blocks onto the template; `known` (department, year, kind) overrides what the title says."""
+    known = known or {}
+    if {"department", "year"} <= known.keys():
+        department, year, kind, scope = known["department"], int(known["year"]), known.get("kind", "预算"), known.get("scope", "部门")
+    else:
+        department, year, kind, scope = _document_title(path, blocks, template)
+    blocks = _peel_titles(blocks, template)
     builder = _Builder(path, template, department)
     sections: list[Section] = []
     glossary: list[tuple[str, str, int]] = []
     part, heading = "", ""
     in_toc = in_annex = False
+    texts = _joined_titles(blocks, template, department)
     for block in blocks:
         if isinstance(block, Grid):
-            if in_annex:
+            if in_annex or builder.pending is not None:
                 builder.grid(block)
             continue
-        text = block.text
+        text = texts.get(block.line, block.text)
+        if text is None:
+            continue  # the second line of a wrapped title
         key = text.replace(" ", "")
         if isinstance(block, Heading) and key == "目录":
             in_toc = True
@@ -212,34 +299,80 @@ def recognise(path: Path, blocks: list[Block], template: Template) -> Recognised
         if in_toc and not (isinstance(block, Heading) and block.level == 1):
             continue
         in_toc = False
+        if template.is_numbering(text):
+            continue
+        if isinstance(block, Heading) and _PART.match(key):
+            in_annex = _is_table_part(key)
+            part, heading = text, ""
+            continue
         if builder.title(text, block.line) or key.startswith("附件"):
             in_annex = True
             continue
-        if in_annex:
-            if text.endswith("表") and len(text) <= 40 and _looks_like_title(text):
-                builder.unknown_title(text, block.line)
-            else:
-                builder.paragraph(text, block.line)
+        if in_annex and _looks_like_title(text, department):
+            builder.other_title(text, block.line)
+            continue
+        if builder.pending is not None and not _is_title_line(text, template):
+            builder.pending = None  # a title followed by prose, not a table: an entry of the contents
+        if in_annex and (builder.pending or builder.current) and not isinstance(block, Heading):
+            builder.paragraph(text, block.line)
             continue
         if isinstance(block, Heading):
-            if _PART.match(key):
-                part, heading = text, ""
-            else:
-                heading = text
+            heading = text
             continue
-        if part:
-            sections.append(Section(part, heading, text, block.line))
-        if "名词解释" in part:
+        sections.append(Section(part, heading, text, block.line, template.is_withheld(text)))
+        if "名词解释" in part or "名词解释" in heading:
             match = _GLOSSARY_ITEM.match(text)
             if match:
                 glossary.append((match.group("term").strip(), match.group("definition").strip(), block.line))
-    if builder.pending is not None and builder.pending.standard.name:
-        builder.tables.append(builder.pending)
-    if not builder.tables:
-        names = "、".join(t.name for t in template.tables)
-        raise LoadError(path, None, f"没有找到任何预算表（应有附件中的标准表：{names}）")
-    return Recognised(department, year, kind, sections, glossary, builder.tables)
+    builder.finish()
+    family = template.family_of([t.title for t in builder.tables])
+    return Recognised(department, year, kind, sections, glossary, builder.tables, scope=scope,
+                      family=family.name if family else "全国", skipped=builder.skipped,
+                      tables_separate=bool(family and family.tables_published_separately) or _says_tables_attached(blocks))
 
 
-def _looks_like_title(text: str) -> bool:
-    return not re.search(r"[。；，,]", text)
+def _peel_titles(blocks: list[Block], template: Template) -> list[Block]:
+    """Title, numbering, 部门 and 单位 lines printed inside a table's ruling become paragraphs before it."""
+    out: list[Block] = []
+    for block in blocks:
+        if not isinstance(block, Grid):
+            out.append(block)
+            continue
+        rows = list(block.rows)
+        while len(rows) > 1:
+            texts = [c.strip() for c in rows[0].cells if c.strip()]
+            if not texts or len(texts) > 2 or not all(_is_title_line(t, template) for t in texts):
+                break
+            out.extend(Paragraph(t, rows[0].line) for t in texts)
+            rows.pop(0)
+        out.append(Grid(rows))
+    return out
+
+
+def _is_title_line(text: str, template: Template) -> bool:
+    normal = unicodedata.normalize("NFKC", text)
+    return (template.is_numbering(text) or bool(_UNIT.search(normal)) or bool(_TABLE_DEPT.match(normal))
+            or template.table_by_title(text) is not None or _looks_like_title(text, ""))
+
+
+def _says_tables_attached(blocks: list[Block]) -> bool:
+    return any(not isinstance(b, Grid) and re.match(r"^(?:见)?附件[:：].*报表", b.text.replace(" ", "")) for b in blocks)
+
+
+def _joined_titles(blocks: list[Block], template: Template, department: str) -> dict[int, str | None]:
+    """Titles wrapped over two lines ("…支出明细表（按支出功能分类科" + "目-不含上年结转）") joined on the first line."""
+    joined: dict[int, str | None] = {}
+    for first, second in zip(blocks, blocks[1:]):
+        if isinstance(first, Grid) or isinstance(second, Grid):
+            continue
+        text = first.text
+        if text.count("（") + text.count("(") > text.count("）") + text.count(")") and "表" in text and len(text) <= 60:
+            joined[first.line] = text + second.text
+            joined[second.line] = None
+    return joined
+
+
+def _looks_like_title(text: str, department: str) -> bool:
+    """A short line ending in 表 (or 表 and a bracketed qualifier), without sentence punctuation."""
+    key = re.sub(r"[（(][^（()）]*[)）]$", "", text.replace(" ", ""))
+    return key.endswith("表") and len(key) <= 50 and not re.search(r"[。；，,：:]", key) and key != department

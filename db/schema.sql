@@ -8,9 +8,20 @@ CREATE TABLE documents (
     department TEXT NOT NULL,          -- as in the title, e.g. 南阳市行政审批和政务信息管理局
     year INTEGER NOT NULL,
     kind TEXT NOT NULL,                -- 预算 | 决算
-    source_file TEXT NOT NULL UNIQUE,  -- file name under knowledge/sources
+    scope TEXT NOT NULL,               -- 部门 | 单位 (a unit budget)
+    family TEXT NOT NULL,              -- template family (knowledge/families): 广东, 重庆 … or 全国
+    city TEXT,                         -- 广州市, from the department name
+    source_file TEXT NOT NULL UNIQUE,  -- file name as loaded
+    source_path TEXT NOT NULL,         -- where it was loaded from (the web app serves a PDF from here)
+    origin TEXT NOT NULL,              -- bundled (knowledge/sources, the embedded default) | user
     sha256 TEXT NOT NULL,
     line_count INTEGER NOT NULL,
+    page_count INTEGER,                -- PDF pages; NULL for a converted text
+    pages TEXT NOT NULL,               -- JSON list: the page of each line of a PDF (index = line - 1)
+    url TEXT,                          -- official address, from a sidecar file
+    published TEXT,                    -- publication date, from a sidecar file
+    tables_separate INTEGER NOT NULL,  -- the tables are published in another file (the PDF has the narrative)
+    skipped TEXT NOT NULL,             -- JSON list of [title, line, reason]: tables that could not be read
     UNIQUE (department, year, kind)
 );
 
@@ -114,7 +125,8 @@ CREATE TABLE sections (
     part TEXT NOT NULL,
     heading TEXT NOT NULL,
     text TEXT NOT NULL,
-    line INTEGER NOT NULL
+    line INTEGER NOT NULL,
+    withheld INTEGER NOT NULL          -- 1: the section says it is withheld (涉密, 不予公开)
 );
 
 CREATE TABLE narrative_facts (

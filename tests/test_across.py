@@ -16,7 +16,7 @@ from bot.config import KNOWLEDGE_DIR
 from bot.core import Assistant
 from bot.lexicon import load_lexicon
 from bot.trace import unverified
-from db.load import ingest
+from db.ingest import ingest
 from tests.conftest import DATA, FIXTURE, SEED
 
 PREVIOUS = DATA / "fixtures" / "nanyang-2023-budget.txt"

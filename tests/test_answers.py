@@ -90,7 +90,7 @@ def test_several_departments_ask_which_then_keep_to_it(tmp_path):
     from bot.config import KNOWLEDGE_DIR
     from bot.core import Assistant
     from bot.lexicon import load_lexicon
-    from db.load import ingest
+    from db.ingest import ingest
     from tests.conftest import FIXTURE, SEED
 
     db = tmp_path / "two.sqlite"

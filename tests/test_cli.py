@@ -9,7 +9,7 @@ import sys
 
 from bot.cli import COMMANDS
 from bot.config import PROJECT_ROOT
-from tests.conftest import MALFORMED
+from tests.conftest import MALFORMED, SEED
 
 
 def run(settings, *args, stdin: str | None = None) -> subprocess.CompletedProcess:
@@ -25,9 +25,25 @@ def test_ingest_audit_tables(settings, assistant):
     assert "项目支出预算表\t17 行" in tables.stdout
 
 
-def test_failed_ingest_names_file_and_line(settings, assistant):
+def test_a_skipped_table_is_reported_and_strict_refuses_it(settings, assistant):
     result = run(settings, "ingest", str(MALFORMED / "non-numeric-amount.txt"))
-    assert result.returncode == 1 and "第 336 行" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 0 and "跳过表" in result.stdout and "第 336 行" in result.stdout and "12O.50" in result.stdout
+    strict = run(settings, "ingest", "--strict", str(MALFORMED / "non-numeric-amount.txt"))
+    assert strict.returncode == 1 and "第 336 行" in strict.stderr and "Traceback" not in strict.stderr
+
+
+def test_a_folder_loads_what_it_can_and_exits_non_zero_for_the_rest(settings, assistant, tmp_path):
+    folder = tmp_path / "city"
+    folder.mkdir()
+    (folder / "good.txt").write_bytes(SEED.read_bytes())
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "fake.pdf").write_bytes(b"not a pdf at all")
+    result = run(settings, "ingest", str(folder))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "已加载 good.txt" in result.stdout and "empty.txt" in result.stderr and "不是 PDF" in result.stderr
+    assert "加载 1 份" in result.stdout and "失败 2 份" in result.stdout
+    again = run(settings, "ingest", str(folder / "good.txt"))
+    assert "未改变 good.txt" in again.stdout  # same content: not read again
 
 
 def test_ask_json_and_jsonl(settings, assistant):

@@ -38,7 +38,7 @@ def test_a_document_printing_other_headers_answers_the_same(tmp_path):
     from bot.config import KNOWLEDGE_DIR
     from bot.core import Assistant
     from bot.lexicon import load_lexicon
-    from db.load import ingest
+    from db.ingest import ingest
     from tests.conftest import SEED
 
     lines = SEED.read_text(encoding="utf-8").split("\n")

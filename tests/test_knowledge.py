@@ -11,7 +11,7 @@ from bot.config import KNOWLEDGE_DIR
 from bot.core import Assistant
 from bot.lexicon import load_lexicon
 from bot.validate import KnowledgeError
-from db.load import ingest
+from db.ingest import ingest
 from tests.conftest import FIXTURE
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from db.audit import audit
 from db.errors import LoadError
-from db.load import ingest
+from db.ingest import ingest
 from tests.conftest import FIXTURE, MALFORMED, SEED
 
 AMOUNT = re.compile(r"^-?(?:\d{1,3}(?:,\d{3})+|\d+)\.\d+$")
@@ -94,20 +94,47 @@ def test_second_document_in_yuan_loads_beside_the_seed(db):
 
 
 @pytest.mark.parametrize("name, line, words", [
-    ("truncated-table.txt", 261, "截断"),
-    ("non-numeric-amount.txt", 336, "12O.50"),
-    ("unknown-table.txt", 243, "部门外星人预算表"),
     ("empty.txt", None, "为空"),
     ("binary.bin", 1, "二进制"),
-    ("no-tables.txt", None, "没有找到任何预算表"),
 ])
-def test_malformed_input_fails_clearly_and_leaves_the_database_unchanged(db, name, line, words):
+def test_unreadable_input_fails_clearly_and_leaves_the_database_unchanged(db, name, line, words):
     before = hashlib.sha256(db.read_bytes()).hexdigest()
+    report = ingest(db, [MALFORMED / name])
+    assert [o.status for o in report.outcomes] == ["failed"] and words in report.outcomes[0].error
     with pytest.raises(LoadError) as caught:
-        ingest(db, [MALFORMED / name])
+        ingest(db, [MALFORMED / name], strict=True)
     assert caught.value.line == line and words in str(caught.value) and name in str(caught.value)
     assert hashlib.sha256(db.read_bytes()).hexdigest() == before
     assert not list(db.parent.glob("*.tmp"))
+
+
+@pytest.mark.parametrize("name, line, words, tables", [
+    ("truncated-table.txt", 261, "截断", 2),  # the file ends inside its third table
+    ("non-numeric-amount.txt", 336, "12O.50", 11),
+])
+def test_an_unreadable_table_is_skipped_with_its_reason_and_the_rest_loads(tmp_path, name, line, words, tables):
+    db = tmp_path / "t.sqlite"
+    report = ingest(db, [MALFORMED / name])
+    (outcome,) = report.outcomes
+    assert outcome.status == "loaded" and outcome.tables == tables
+    assert [(ln, words in reason) for _, ln, reason in outcome.skipped] == [(line, True)]
+    with pytest.raises(LoadError) as caught:
+        ingest(tmp_path / "strict.sqlite", [MALFORMED / name], strict=True)
+    assert caught.value.line == line and not (tmp_path / "strict.sqlite").exists()
+
+
+def test_a_table_the_template_does_not_list_loads_under_its_printed_name(tmp_path):
+    db = tmp_path / "t.sqlite"
+    ingest(db, [MALFORMED / "unknown-table.txt"])
+    names = {r[0] for r in connect(db).execute("SELECT name FROM tables")}
+    assert "部门外星人预算表" in names and "部门收支总体情况表" in names
+
+
+def test_a_document_without_tables_loads_its_narrative_only(tmp_path):
+    db = tmp_path / "t.sqlite"
+    (outcome,) = ingest(db, [MALFORMED / "no-tables.txt"]).outcomes
+    assert outcome.status == "loaded" and outcome.narrative_only
+    assert connect(db).execute("SELECT COUNT(*) FROM sections").fetchone()[0] > 0
 
 
 def test_audit_reports_the_seeds_known_findings(db):
@@ -143,7 +170,7 @@ def test_title_variants_map_to_standard_tables(title, name):
 
 
 def test_schema_change_rebuilds_the_database(tmp_path):
-    from db.load import ensure_database
+    from db.ingest import ensure_database
     from tests.conftest import SEED
 
     sources = tmp_path / "sources"

@@ -121,7 +121,14 @@
   function citationText(c) {
     var parts = [c.document, c.table];
     if (c.row && c.row !== c.table) parts.push(c.row);
-    return "出处：" + parts.filter(Boolean).join(" › ") + (c.line ? "（第 " + c.line + " 行）" : "");
+    return "出处：" + parts.filter(Boolean).join(" › ") + (c.page ? "（第 " + c.page + " 页）" : c.line ? "（第 " + c.line + " 行）" : "");
+  }
+
+  function citationItem(c) {
+    var url = c.url && c.url.charAt(0) === "/" ? endpoint + c.url : c.url;
+    if (!url || !/^https?:\/\//.test(url)) return el("li", { text: citationText(c) });
+    var link = el("a", { href: url, target: "_blank", rel: "noopener", text: citationText(c) });
+    return el("li", {}, [link]);
   }
 
   function chipGroup(label, questions) {
@@ -138,9 +145,7 @@
     var message = addMessage("bot", answer.text || "");
     var citations = answer.citations || [];
     if (citations.length) {
-      message.appendChild(el("ul", { "class": "cites", "aria-label": "出处" }, citations.map(function (c) {
-        return el("li", { text: citationText(c) });
-      })));
+      message.appendChild(el("ul", { "class": "cites", "aria-label": "出处" }, citations.map(citationItem)));
     }
     if ((answer.options || []).length) message.appendChild(chipGroup("请选择：", answer.options));
     if ((answer.suggestions || []).length) message.appendChild(chipGroup("您还可以问：", answer.suggestions));

@@ -1,0 +1,209 @@
+"""Load many documents into the knowledge base: in parallel, cached by content hash, replaced atomically.
+
+A load works on a copy of the database in a temporary file next to it and replaces the real
+file at the end; a failure before that leaves the old file untouched. One document that cannot
+be read is reported and the others load (unless `strict`); an unchanged file is not read again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from db.errors import LoadError
+from db.load import SCHEMA_VERSION, SOURCE_SUFFIXES, Parsed, create_schema, parse_document, source_files, write_document
+
+
+@dataclass
+class Outcome:
+    """What happened to one file: loaded, unchanged (same content already loaded), duplicate or failed."""
+
+    path: Path
+    status: str
+    error: str | None = None
+    department: str = ""
+    year: int | None = None
+    kind: str = ""
+    family: str = ""
+    tables: int = 0
+    facts: int = 0
+    narrative_only: bool = False
+    skipped: list[tuple[str, int, str]] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    outcomes: list[Outcome]
+
+    def of(self, status: str) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == status]
+
+
+def collect(paths: list[Path]) -> list[Path]:
+    """The source files named, folders searched recursively (sorted; sidecar .toml files are not sources)."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SOURCE_SUFFIXES))
+        else:
+            files.append(path)
+    return list(dict.fromkeys(files))
+
+
+def _digest(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _parse(path: Path) -> tuple[Path, Parsed | None, tuple[int | None, str] | None]:
+    """Parse in a worker process; an error comes back as (line, message)."""
+    try:
+        return path, parse_document(path), None
+    except LoadError as error:
+        return path, None, (error.line, error.message)
+    except OSError as error:
+        return path, None, (None, f"无法读取文件（{error.strerror or error}）")
+
+
+def _parsed_outcome(parsed: Parsed) -> Outcome:
+    doc = parsed.doc
+    return Outcome(
+        parsed.path, "loaded", department=doc.department, year=doc.year, kind=doc.kind, family=doc.family,
+        tables=len(doc.tables), facts=sum(len(r.facts) for _, rows in parsed.grids for r in rows),
+        narrative_only=not doc.tables, skipped=list(doc.skipped),
+    )
+
+
+def _parsed_stream(paths: list[Path], workers: int | None, progress: bool):
+    bar = tqdm(total=len(paths), unit="份", desc="读取", disable=not progress, leave=False)
+    try:
+        workers = min(workers or os.cpu_count() or 1, len(paths))
+        if workers <= 1:
+            for path in paths:
+                yield _parse(path)
+                bar.update()
+            return
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for result in pool.map(_parse, paths, chunksize=1):
+                yield result
+                bar.update()
+    finally:
+        bar.close()
+
+
+def ingest(db_path: Path, paths: list[Path], *, replace_all: bool = False, strict: bool = False,
+           origin: str = "user", workers: int | None = None, progress: bool = False) -> Report:
+    """Load `paths` (files or folders) into the database at `db_path`; returns what happened to each file.
+
+    With `replace_all` the database is rebuilt from these documents alone; a user's first load
+    replaces the bundled sample. With `strict` any failed document or skipped table raises
+    LoadError and the database is left as it was."""
+    files = collect(paths)
+    fresh = replace_all or not current_schema(db_path) or (origin == "user" and not has_user_documents(db_path))
+    loaded = {} if fresh else _loaded(db_path)
+    outcomes: dict[Path, Outcome] = {}
+    todo = []
+    for path in files:
+        sha, skipped = loaded.get(path.name, (None, "[]"))
+        if sha is not None and sha == _digest(path):
+            outcomes[path] = Outcome(path, "unchanged", skipped=[tuple(s) for s in json.loads(skipped)])
+            if strict and outcomes[path].skipped:
+                title, line, reason = outcomes[path].skipped[0]
+                raise LoadError(path, line, f"“{title}”无法读取：{reason}")
+        else:
+            todo.append(path)
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=db_path.name + ".", suffix=".tmp", dir=db_path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        if fresh:
+            tmp.unlink()
+        else:
+            shutil.copyfile(db_path, tmp)
+        conn = sqlite3.connect(tmp)
+        try:
+            if fresh:
+                create_schema(conn)
+            with conn:
+                _write_all(conn, todo, outcomes, origin, workers, progress, strict)
+        finally:
+            conn.close()
+        if fresh or any(o.status == "loaded" for o in outcomes.values()):
+            os.replace(tmp, db_path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return Report([outcomes[p] for p in files])
+
+
+def _write_all(conn, todo: list[Path], outcomes: dict[Path, Outcome], origin: str, workers, progress: bool, strict: bool) -> None:
+    seen: dict[tuple, Path] = {}
+    for path, parsed, error in _parsed_stream(todo, workers, progress):
+        if parsed is None:
+            if strict:
+                raise LoadError(path, *error)
+            outcomes[path] = Outcome(path, "failed", error=str(LoadError(path, *error)))
+            continue
+        if strict and parsed.doc.skipped:
+            title, line, reason = parsed.doc.skipped[0]
+            raise LoadError(path, line, f"“{title}”无法读取：{reason}")
+        key = (parsed.doc.department, parsed.doc.year, parsed.doc.kind)
+        outcome = _parsed_outcome(parsed)
+        if key in seen:
+            previous = outcomes[seen[key]]
+            previous.status, previous.error = "duplicate", f"与 {path.name} 是同一部门同一年度的文件，以后者为准"
+        seen[key] = path
+        write_document(conn, parsed, origin)
+        outcomes[path] = outcome
+
+
+def _read(db_path: Path, sql: str):
+    if not db_path.exists():
+        return None
+    try:
+        conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+        try:
+            if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                return None
+            return conn.execute(sql).fetchall()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        return None
+
+
+def current_schema(db_path: Path) -> bool:
+    return _read(db_path, "SELECT 1") is not None
+
+
+def has_user_documents(db_path: Path) -> bool:
+    return bool(_read(db_path, "SELECT 1 FROM documents WHERE origin = 'user' LIMIT 1"))
+
+
+def _loaded(db_path: Path) -> dict[str, tuple[str, str]]:
+    """Loaded documents by file name: (sha256, skipped tables as JSON)."""
+    return {name: (sha, skipped) for name, sha, skipped in _read(db_path, "SELECT source_file, sha256, skipped FROM documents") or []}
+
+
+def ensure_database(db_path: Path, sources_dir: Path) -> Path:
+    """The bundled sources are the embedded default: built on first use or when one changed,
+    and never mixed into (or over) documents the user loaded."""
+    if has_user_documents(db_path):
+        return db_path
+    sources = source_files(sources_dir)
+    loaded = _loaded(db_path)
+    if not current_schema(db_path) or set(loaded) != {p.name for p in sources} or any(
+            loaded[p.name][0] != _digest(p) for p in sources):
+        ingest(db_path, sources, replace_all=True, strict=True, origin="bundled", workers=1)
+    return db_path
