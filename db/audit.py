@@ -88,8 +88,10 @@ class Auditor:
                     parts_sum = Decimal(department["value"])
                     if abs(parts_sum - Decimal(total["value"])) > CENT:
                         fails.append(f"{column}：合计 {total['value']} ≠ 单位行 {department['value']}（第{department['line']}行）")
-                checked += 1
                 value = sum(Decimal(p["value"]) for p in parts)
+                if _nested(value, Decimal(total["value"]), len(parts)):
+                    continue  # rows nest without codes (a unit row above its items, 类 above 款): not checkable by rows
+                checked += 1
                 if abs(value - Decimal(total["value"])) > _tolerance(len(parts)):
                     fails.append(f"“{column}”：合计行 {total['value']}（第{total['line']}行）≠ 各行之和 {_fmt(value)}")
             units = sorted(kinds["unit"], key=lambda u: len(u["unit_code"] or ""))
@@ -181,11 +183,14 @@ class Auditor:
             "WHERE f.document_id = ? AND f.row_kind = 'unit' AND f.label != '' AND f.label != u.name", (self.doc_id,)
         ):
             self.add("单位名称一致", False, f"{table}第{line}行单位 {code} 写作“{label}”，其他表为“{name}”", [f"{table} 第{line}行"])
+        has_summary = self.conn.execute(
+            "SELECT 1 FROM tables WHERE document_id = ? AND name = '部门预算项目绩效目标汇总表'", (self.doc_id,)).fetchone()
         for name, perf_name, line, perf_line in self.conn.execute(
             "SELECT name, perf_name, line, perf_line FROM projects WHERE document_id = ? ORDER BY id", (self.doc_id,)
         ):
             if perf_name is None:
-                self.add("项目名称一致", False, f"项目支出预算表第{line}行“{name}”在项目绩效目标汇总表中找不到", [f"项目支出预算表 第{line}行"])
+                if has_summary:
+                    self.add("项目名称一致", False, f"项目支出预算表第{line}行“{name}”在项目绩效目标汇总表中找不到", [f"项目支出预算表 第{line}行"])
             elif perf_name != name:
                 self.add("项目名称一致", False, f"项目支出预算表第{line}行“{name}”，在项目绩效目标汇总表第{perf_line}行写作“{perf_name}”",
                          [f"项目支出预算表 第{line}行", f"部门预算项目绩效目标汇总表 第{perf_line}行"])
@@ -202,10 +207,22 @@ class Auditor:
             self.add("绩效指标组关联到项目", linked == projects, f"{projects} 个项目中 {linked} 个关联到绩效指标组")
 
 
+def _nested(value: Decimal, total: Decimal, count: int) -> bool:
+    """The rows add up to a whole multiple (2×, 3×) of the total: subtotal rows are counted with their items."""
+    if total <= 0:
+        return False
+    ratio = value / total
+    return ratio >= 2 and abs(ratio - ratio.to_integral_value()) * total <= _tolerance(count)
+
+
+def _code(fact) -> str | None:
+    return fact["func_code"] or fact["econ_code"] or fact["gov_econ_code"]
+
+
 def _leaf_items(items: list) -> list:
-    """Drop subtotal rows of a code hierarchy (类 201 above 款 20103 above 项 2010301)."""
-    codes = {f["func_code"] for f in items if f["func_code"]}
-    return [f for f in items if not f["func_code"] or not any(c != f["func_code"] and c.startswith(f["func_code"]) for c in codes)]
+    """Drop subtotal rows of a code hierarchy (类 201 above 款 20103 above 项 2010301; 301 above 30101)."""
+    codes = {_code(f) for f in items if _code(f)}
+    return [f for f in items if not _code(f) or not any(c != _code(f) and c.startswith(_code(f)) for c in codes)]
 
 
 def _column_relations(columns: list[str]) -> list[tuple[str, list[str]]]:

@@ -20,9 +20,13 @@ class ColumnRule:
 
 
 @cache
-def column_rules(path: Path = KNOWLEDGE_DIR / "columns.toml") -> tuple[ColumnRule, ...]:
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
-    return tuple(ColumnRule(r["id"], re.compile(r["printed"]), frozenset(r.get("tables", ()))) for r in data["column"])
+def column_rules(path: Path = KNOWLEDGE_DIR / "columns.toml", families_dir: Path = KNOWLEDGE_DIR / "families") -> tuple[ColumnRule, ...]:
+    """The families' printings (knowledge/families/*.toml) first, then the national rules."""
+    entries = []
+    for family in sorted(families_dir.glob("*.toml")) if families_dir.is_dir() else []:
+        entries.extend(tomllib.loads(family.read_text(encoding="utf-8")).get("column", []))
+    entries.extend(tomllib.loads(path.read_text(encoding="utf-8"))["column"])
+    return tuple(ColumnRule(r["id"], re.compile(r["printed"]), frozenset(r.get("tables", ()))) for r in entries)
 
 
 def canonical(table: str, printed: str, rules: tuple[ColumnRule, ...] | None = None) -> str | None:

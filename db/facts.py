@@ -79,7 +79,7 @@ def _is_code(cell: str) -> bool:
 
 
 def _amount_columns(path: Path, table: Table, roles: list[str], template: Template) -> list[int]:
-    """Columns whose data cells are amounts: some decimals, and nearly all filled cells amounts.
+    """Columns whose data cells are amounts: money-looking numbers, and nearly all filled cells amounts.
 
     A column of mostly text with a stray decimal (指标值 "≥95%", "10.5") holds no amounts. In an
     amount column a placeholder ("—", "无") gives no fact; any other text there is a load error."""
@@ -89,7 +89,9 @@ def _amount_columns(path: Path, table: Table, roles: list[str], template: Templa
             continue
         cells = [(r.line, r.cells[j].strip()) for r in table.rows if j < len(r.cells) and r.cells[j].strip()]
         amounts = [c for _, c in cells if is_amount(c)]
-        if not any("." in c for c in amounts) or len(amounts) < AMOUNT_SHARE * len(cells):
+        # amounts print decimals or thousands separators; a table in 元 may print whole numbers only
+        looks_money = table.unit == "元" or any("." in c or "," in c for c in amounts)
+        if not amounts or not looks_money or len(amounts) < AMOUNT_SHARE * len(cells):
             continue
         for line, cell in cells:
             if not is_amount(cell) and cell not in template.placeholders:

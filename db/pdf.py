@@ -111,18 +111,40 @@ def _table_grid(table, chars: list[_Char], used: set[int]) -> list[list[str]]:
         low = bisect.bisect_left(middles, min(b[1] for b in boxes) - 1)
         high = bisect.bisect_right(middles, max(b[3] for b in boxes) + 1)
         candidates = [i for i in order[low:high] if i not in used]
-        cells = []
+        groups = []
         for bbox in row.cells:
             if bbox is None:
-                cells.append("")
+                groups.append(None)
                 continue
             x0, top, x1, bottom = bbox
             inside = [i for i in candidates if x0 - 1 <= (chars[i].x0 + chars[i].x1) / 2 <= x1 + 1
                       and top - 1 <= chars[i].middle <= bottom + 1 and i not in used]
             used.update(inside)
-            cells.append(_cell_text([chars[i] for i in inside]))
-        rows.append(cells)
+            groups.append([chars[i] for i in inside])
+        rows.extend(_split_unruled(groups))
     return [r for r in rows if any(r)]
+
+
+def _split_unruled(groups: list[list[_Char] | None]) -> list[list[str]]:
+    """One ruled row, or several printed rows with no rule between them (上海's 收支总表).
+
+    Several rows are recognised by amounts on more than one baseline of the row; each amount
+    baseline starts a printed row, and a text line below it (a wrapped label) joins that row."""
+    money = re.compile(r"^-?[\d,]+(?:\.\d+)?$")
+    baselines: list[float] = []
+    for chars in groups:
+        for line in _lines(chars or []):
+            if money.match(line.text.replace(" ", "")) and not any(abs(b - line.base) < line.size * 0.5 for b in baselines):
+                baselines.append(line.base)
+    if len(baselines) < 2:
+        return [["" if chars is None else _cell_text(chars) for chars in groups]]
+    baselines.sort()
+    printed: list[list[list[_Char]]] = [[[] for _ in groups] for _ in baselines]
+    for j, chars in enumerate(groups):
+        for c in chars or []:
+            above = [k for k, b in enumerate(baselines) if b <= c.base + c.size * 0.5]
+            printed[above[-1] if above else 0][j].append(c)
+    return [[_cell_text(cell) for cell in row] for row in printed]
 
 
 class _Reading:
@@ -258,12 +280,17 @@ def _margins(pages: list[list[tuple[float, int, object]]], widths: list[float]) 
 
 
 def _emit(pages: list[list[tuple[float, int, object]]], widths: list[float], reading: _Reading) -> None:
+    """Feed the pages to the reading; a running head is kept where it first appears (it may be the title)."""
     heads = _running_heads(pages)
     margins = _margins(pages, widths)
+    seen: set[str] = set()
     for number, (events, width) in enumerate(zip(pages, widths), start=1):
         left, right = margins[round(width)]
         for _, kind, item in events:
             if kind == 0:
                 reading.grid(item, number)
-            elif re.sub(r"\d+", "#", item.text.replace(" ", "")) not in heads:
+                continue
+            key = re.sub(r"\d+", "#", item.text.replace(" ", ""))
+            if key not in heads or key not in seen:
                 reading.line(item, number, left, right)
+            seen.add(key)

@@ -197,7 +197,7 @@ class _Builder:
         dept = _TABLE_DEPT.match(normal)
         if unit and target.unit is None:
             target.unit = unit.group(1)
-        if dept and target.department is None:
+        if dept and target.department is None and dept.group("dept") not in ("万元", "元", "亿元", "千元"):
             target.department = dept.group("dept").strip()
         if not unit and not dept and self.current is not None and not self.template.is_numbering(text):
             self.current.notes.append((line, text))
