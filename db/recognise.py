@@ -21,7 +21,7 @@ from db.template import StandardTable, Template, title_key
 _UNIT = re.compile(r"单位[:：]\s*(万元|元|亿元|千元)")
 _TABLE_DEPT = re.compile(r"^(?:编制|预算)?(?:部门|单位)(?:名称|[(（]单位[)）])?[:：]\s*(?P<dept>[^\s:：]+?)(?:\s|单位[:：]|$)")
 _AMOUNT = re.compile(r"^-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$")
-_DECIMAL_AMOUNT = re.compile(r"^-?(?:\d{1,3}(?:,\d{3})+|\d+)\.\d+$")
+_DECIMAL_AMOUNT = re.compile(r"^-?(?:\d{1,3}(?:,\d{3})+|\d+)\.\d+$|^-?\d{1,3}(?:,\d{3})+$")  # 1.50, 1,234 (元)
 _PART = re.compile(r"^第[一二三四五六七八九十]+部分")
 _GLOSSARY_ITEM = re.compile(r"^[一二三四五六七八九十]+、\s*(?P<term>[^：:]{1,30})[：:]\s*(?P<definition>.+)$")
 
@@ -137,7 +137,7 @@ def _department_in_text(blocks: list[Block], template: Template) -> str | None:
 
 
 def _is_header_row(cells: list[str]) -> bool:
-    """Header rows hold labels only: no decimal amount and no leading code."""
+    """Header rows hold labels only: no amount (decimals or thousands separators) and no leading code."""
     filled = [c.strip() for c in cells if c.strip()]
     if not filled:
         return False
