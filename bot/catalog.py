@@ -120,7 +120,7 @@ class Catalog:
         return alias
 
     def _build(self) -> None:
-        syn = self.lexicon.synonyms
+        syn = self.lexicon.synonyms | {k: tuple(v) for k, v in json.loads(self.doc["synonyms"]).items()}
         for name in self.lexicon.measures:
             self._add("measure", name, aliases=syn.get(name, ()))
         heads = [next((h for h in self.lexicon.unit_heads if u["short_name"].endswith(h)), None)

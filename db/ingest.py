@@ -7,7 +7,6 @@ be read is reported and the others load (unless `strict`); an unchanged file is 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -20,7 +19,9 @@ from pathlib import Path
 from tqdm import tqdm
 
 from db.errors import LoadError
-from db.load import SCHEMA_VERSION, SOURCE_SUFFIXES, Parsed, create_schema, parse_document, source_files, write_document
+from db.load import (
+    SCHEMA_VERSION, SOURCE_SUFFIXES, Parsed, content_hash, create_schema, parse_document, source_files, write_document,
+)
 
 
 @dataclass
@@ -61,7 +62,7 @@ def collect(paths: list[Path]) -> list[Path]:
 
 def _digest(path: Path) -> str | None:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return content_hash(path)
     except OSError:
         return None
 

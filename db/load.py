@@ -27,7 +27,7 @@ from db.recognise import Recognised, recognise
 from db.template import Template, city_of, load_template, without_city
 
 SCHEMA = Path(__file__).with_name("schema.sql")
-SCHEMA_VERSION = 4  # raise when schema.sql or what is extracted changes: old databases are rebuilt
+SCHEMA_VERSION = 5  # raise when schema.sql or what is extracted changes: old databases are rebuilt
 SOURCE_SUFFIXES = {".txt", ".md", ".pdf"}
 PROJECT_NAME_CUTOFF = 80  # rapidfuzz ratio for the same project named in two tables
 
@@ -49,6 +49,15 @@ class Parsed:
     meta: dict = field(default_factory=dict)  # from a sidecar file: url, published, department …
 
 
+def content_hash(path: Path, data: bytes | None = None) -> str:
+    """The hash a load is cached by: the file and its sidecar, so that editing either reloads it."""
+    digest = hashlib.sha256(path.read_bytes() if data is None else data)
+    side = path.with_suffix(".toml")
+    if side != path and side.is_file():
+        digest.update(side.read_bytes())
+    return digest.hexdigest()
+
+
 def sidecar(path: Path) -> dict:
     """Facts about a document the file itself does not carry, from `<name>.toml` beside it."""
     side = path.with_suffix(".toml")
@@ -58,7 +67,7 @@ def sidecar(path: Path) -> dict:
         data = tomllib.loads(side.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise LoadError(side, None, f"附注文件格式不对：{exc}") from None
-    return {k: data[k] for k in ("department", "year", "kind", "scope", "url", "published") if k in data}
+    return {k: data[k] for k in ("department", "year", "kind", "scope", "url", "published", "synonyms") if k in data}
 
 
 def read_document(path: Path, data: bytes) -> tuple[list, list[int], int | None, int]:
@@ -103,7 +112,7 @@ def parse_document(path: Path, template: Template | None = None) -> Parsed:
         kept.append(table)
     doc.tables = kept
     return Parsed(
-        path=path, sha256=hashlib.sha256(data).hexdigest(), line_count=line_count, doc=doc,
+        path=path, sha256=content_hash(path, data), line_count=line_count, doc=doc,
         unit=default_unit, grids=grids, form=form, groups=groups,
         narrative=narrative_facts(doc.sections, doc.year), units=units,
         pages=pages, page_count=page_count, meta=meta,
@@ -148,6 +157,7 @@ def write_document(conn: sqlite3.Connection, parsed: Parsed, origin: str = "user
         "page_count": parsed.page_count, "pages": _json(parsed.pages), "url": parsed.meta.get("url"),
         "published": str(parsed.meta["published"]) if "published" in parsed.meta else None,
         "tables_separate": int(doc.tables_separate), "skipped": _json(doc.skipped),
+        "synonyms": _json(parsed.meta.get("synonyms", {})),
     })
     table_ids: dict[int, int] = {}
     for index, table in enumerate(doc.tables):

@@ -22,6 +22,7 @@ CREATE TABLE documents (
     published TEXT,                    -- publication date, from a sidecar file
     tables_separate INTEGER NOT NULL,  -- the tables are published in another file (the PDF has the narrative)
     skipped TEXT NOT NULL,             -- JSON list of [title, line, reason]: tables that could not be read
+    synonyms TEXT NOT NULL,            -- JSON {name: [what readers type]}: this document's own words (sidecar file)
     UNIQUE (department, year, kind)
 );
 
