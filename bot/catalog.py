@@ -47,6 +47,27 @@ def abbreviates(short: str, full: str) -> bool:
     return all(ch in rest for ch in short)
 
 
+def _said_shorter(names: set[str], shorten: dict[str, str]) -> frozenset[str]:
+    """The names with the words people shorten said shorter (卫生健康委员会 → 卫生健康委), each way at once."""
+    out = set(names)
+    for name in names:
+        short = name
+        for word, said in shorten.items():
+            out.add(name.replace(word, said))
+            short = short.replace(word, said)
+        out.add(short)
+    return frozenset(out)
+
+
+def shortens(short: str, names: frozenset[str]) -> bool:
+    """`short` is a shortening of one of the names: 卫健委, 国资委, 市政府办公厅, 教委 (two characters: the
+    first of the name and its last)."""
+    if len(short) == 2:
+        return any(len(n) > 2 and n[-1] == short[-1] and (n[0] == short[0] or n[n.find("市") + 1:][:1] == short[0])
+                   for n in names)
+    return any(abbreviates(short, n) for n in names)
+
+
 @dataclass(frozen=True)
 class Cell:
     """One stored amount and where it was read."""
@@ -87,6 +108,7 @@ class Catalog:
         self.department_names = {self.department, local} | {u["name"] for u in self.units} | {
             t["department"] for t in self.tables.values() if t["department"]}
         self.city_names = {city, city[:-1]} if len(city) >= 3 else set()  # 南阳市 names every department of the city
+        self.said_shorter = _said_shorter({self.department, local}, lexicon.org_shorten)
         self.entities: list[Entity] = []
         self._build()
         # lookup tables for linking, built once: (alias, entity) pairs, and character pairs per alias

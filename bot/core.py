@@ -17,7 +17,7 @@ from bot.catalog import Catalog
 from bot.compose import DEFAULT_SUGGESTIONS, Composer
 from bot.config import Settings
 from bot.dialogue import Dialogue, follow_up
-from bot.documents import resolve
+from bot.documents import NameIndex, resolve
 from bot.executors import execute
 from bot.lexicon import Lexicon, load_lexicon
 from bot.normalize import MAX_CHARS, Normalized, normalize
@@ -47,6 +47,7 @@ class Assistant:
         ids = [r[0] for r in self.conn.execute("SELECT id FROM documents ORDER BY year DESC, id")]
         self.catalogs = [Catalog(self.conn, doc_id, lexicon) for doc_id in ids]
         self.by_source = {c.source: c for c in self.catalogs}
+        self.names = NameIndex(self.catalogs, lexicon.org_ends)
         check_knowledge(lexicon, self.catalogs)
         # names and years of every loaded document: a question naming another of them is in scope
         self.loaded = frozenset().union(*(c.department_names | {str(c.year)} for c in self.catalogs)) if len(self.catalogs) > 1 else frozenset()
@@ -145,10 +146,10 @@ class Assistant:
         normalized = self._normalized(question)
         if not any(ch.isalnum() for ch in normalized.text):
             return Answer(NOT_FOUND, "请输入一个关于部门预算的问题，例如“三公经费多少”。", suggestions=DEFAULT_SUGGESTIONS[:3]), None, None
-        scope = resolve(normalized.text, normalized.years, self.catalogs, dialogue.document)
+        scope = resolve(normalized.text, normalized.years, self.catalogs, dialogue.document, self.names)
         catalog = scope.main
         if catalog is None:
-            options = [f"{c.department}{c.year}年{c.kind}：{question.strip()}" for c in self.catalogs]
+            options = [f"{c.department}{c.year}年{c.kind}：{question.strip()}" for c in scope.candidates or self.catalogs]
             return Answer(CLARIFY, "已加载多个部门或年度的预算，请问你问的是哪一份？", options=options[:8]), None, None
         dialogue.document = catalog.doc_id
         cached = self._understand(question, normalized, catalog)
@@ -191,7 +192,7 @@ class Assistant:
         clauses = [parts[0]]
         for part in parts[1:]:
             normalized = self._normalized(part)
-            scope = resolve(normalized.text, normalized.years, self.catalogs, dialogue.document)
+            scope = resolve(normalized.text, normalized.years, self.catalogs, dialogue.document, self.names)
             mentions = self._understand(part, normalized, scope.main).mentions if scope.main is not None else []
             own = [m for m in mentions if not (m.entity.kind == "measure" and m.entity.name in TOTALS)]  # 一共多少钱 asks again
             recalls = any(word in normalized.text for word in self.lexicon.operators.recall)

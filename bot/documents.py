@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.catalog import Catalog, abbreviates
+from bot.catalog import Catalog, shortens
 
-_BODY = re.compile(r"[\u4e00-\u9fa5]{2,10}?(?:局|委员会|委|办公室|办|中心|厅|院|馆|站)")
+_HAN = re.compile(r"[\u4e00-\u9fa5]{2,}")
+MAX_NAME = 16  # characters of a department's name as people type it
 _ACROSS = re.compile(r"哪个部门|哪些部门|哪个局|哪家单位|各部门|各个部门|各局|部门之间|所有部门|全市各")
 
 
@@ -22,21 +23,60 @@ class Scope:
 
     main: Catalog | None
     documents: tuple[Catalog, ...] = ()
+    candidates: tuple[Catalog, ...] = ()  # when main is None: the documents the question may mean
 
 
-def _named(text: str, catalogs: list[Catalog]) -> list[Catalog]:
+class NameIndex:
+    """The loaded departments' names said shorter, by their last character, built once."""
+
+    def __init__(self, catalogs: list[Catalog], ends: tuple[str, ...]) -> None:
+        self.ends = frozenset(ends)
+        self.by_end: dict[str, list[tuple[str, Catalog]]] = {}
+        for catalog in catalogs:
+            for name in catalog.said_shorter:
+                self.by_end.setdefault(name[-1:], []).append((name, catalog))
+
+    def fits(self, short: str) -> list[Catalog]:
+        return list(dict.fromkeys(c for name, c in self.by_end.get(short[-1], ()) if shortens(short, frozenset((name,)))))
+
+
+def _named(text: str, catalogs: list[Catalog], index: NameIndex | None) -> tuple[list[Catalog], list[Catalog]]:
+    """The departments the text names, in order, and the candidates of a shortening several departments fit
+    (管理局: 应急管理局, 市场监督管理局 …), which then name none of them."""
     spans: list[tuple[int, int, Catalog]] = []
     for catalog in catalogs:
         for name in catalog.department_names:
             if len(name) >= 2:
                 spans.extend((m.start(), m.start() + len(name), catalog) for m in re.finditer(re.escape(name), text))
-    for body in _BODY.finditer(text):  # 审批局, 南阳市审批局: a shortening of one department's name
-        if not any(s <= body.start() < e for s, e, _ in spans):
-            spans.extend((body.start(), body.end(), c) for c in catalogs
-                         if any(abbreviates(body.group(0), n) for n in c.department_names))
+    ambiguous: list[Catalog] = []
+    for start, end, fits in _shortenings(text, spans, index):  # 卫健委, 南阳市审批局: a shortening of one name
+        if len({c.department for c in fits}) == 1:
+            spans.extend((start, end, c) for c in fits)
+        elif not ambiguous:
+            ambiguous = fits
     kept = [s for s in spans if not any(o[2].department != s[2].department and o[0] <= s[0] and s[1] <= o[1]
                                         and (o[1] - o[0]) > (s[1] - s[0]) for o in spans)]
-    return list(dict.fromkeys(c for _, _, c in sorted(kept, key=lambda s: s[0])))
+    return list(dict.fromkeys(c for _, _, c in sorted(kept, key=lambda s: s[0]))), ambiguous
+
+
+def _shortenings(text: str, spans: list[tuple[int, int, Catalog]], index: NameIndex | None):
+    """(start, end, departments it fits) for the longest shortening at each place outside the names found."""
+    if index is None:
+        return
+    for run in _HAN.finditer(text):
+        start = run.start()
+        while start < run.end() - 1:
+            if any(s <= start < e for s, e, _ in spans):
+                start += 1
+                continue
+            for end in range(min(run.end(), start + MAX_NAME), start + 1, -1):
+                if text[end - 1] in index.ends and not any(s < end <= e for s, e, _ in spans):
+                    fits = index.fits(text[start:end])
+                    if fits:
+                        yield start, end, fits
+                        start = end - 1
+                        break
+            start += 1
 
 
 def _latest(catalogs: list[Catalog]) -> list[Catalog]:
@@ -86,10 +126,12 @@ def _one(pool: list[Catalog], years: list[int], current: int | None) -> Scope:
     return Scope(dated[0] if len({(c.department, c.year) for c in dated}) == 1 else None)
 
 
-def resolve(text: str, years: list[int], catalogs: list[Catalog], current: int | None) -> Scope:
+def resolve(text: str, years: list[int], catalogs: list[Catalog], current: int | None, index: NameIndex | None = None) -> Scope:
     """The documents `text` is about; `main` None when several are loaded and nothing says which."""
     in_city = [c for c in catalogs if any(n in text for n in c.city_names)] or catalogs
-    named = _named(text, catalogs)  # a department named in full counts whatever city the text also names
+    named, ambiguous = _named(text, catalogs, index)  # a department named in full counts whatever city the text also names
+    if not named and ambiguous:
+        return Scope(None, candidates=tuple(_latest(ambiguous)))
     departments = set(c.department for c in named)
     if len(departments) >= 2:
         return _departments(named, catalogs, years)

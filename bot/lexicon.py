@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -66,6 +66,8 @@ class Lexicon:
     classes: dict[str, dict[str, str]]  # scheme (func/econ) -> 类 code -> name
     out_of_scope: tuple[tuple[re.Pattern, str], ...]  # pattern, why it is out of scope
     wording: dict[str, str]  # "section.name" -> answer template (knowledge/wording.toml)
+    org_shorten: dict[str, str] = field(default_factory=dict)  # 委员会 -> 委: how department names are said shorter
+    org_ends: tuple[str, ...] = ()  # what a department's name ends with
 
     def inside(self, name: str, whole: str) -> bool:
         """Whether measure `name` is (a part of a part of …) measure `whole`."""
@@ -126,6 +128,8 @@ def load_lexicon(knowledge_dir: Path) -> Lexicon:
         unit_heads=tuple(words["units"]["heads"]),
         typos=dict(words.get("typos", {})) | dict(words.get("colloquial", {})),
         english=dict(words.get("english", {})),
+        org_shorten=dict(words.get("organisations", {}).get("shorten", {})),
+        org_ends=tuple(words.get("organisations", {}).get("ends", ())),
         measures=table,
         operators=_operators(_read(knowledge_dir / "operators.toml")),
         phrases=_phrases(_read(knowledge_dir / "phrases.toml")),

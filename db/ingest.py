@@ -197,12 +197,30 @@ def _loaded(db_path: Path) -> dict[str, tuple[str, str]]:
     return {name: (sha, skipped) for name, sha, skipped in _read(db_path, "SELECT source_file, sha256, skipped FROM documents") or []}
 
 
+def _any_schema_files(db_path: Path) -> set[str] | None:
+    """File names of the documents in a database of any schema version; None when there is none."""
+    if not db_path.exists():
+        return None
+    try:
+        conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+        try:
+            return {r[0] for r in conn.execute("SELECT source_file FROM documents")}
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        return None
+
+
 def ensure_database(db_path: Path, sources_dir: Path) -> Path:
     """The bundled sources are the embedded default: built on first use or when one changed,
-    and never mixed into (or over) documents the user loaded."""
+    and never mixed into (or over) documents the user loaded. A database of an older version
+    holding the user's documents is left alone and reported: it must be loaded again."""
     if has_user_documents(db_path):
         return db_path
     sources = source_files(sources_dir)
+    files = _any_schema_files(db_path)
+    if files and not current_schema(db_path) and not files <= {p.name for p in sources}:
+        raise LoadError(db_path, None, "数据库是旧版本程序建的，里面有你加载的文件；请重新运行 budgetbot ingest 加载它们（原文件未改动）")
     loaded = _loaded(db_path)
     if not current_schema(db_path) or set(loaded) != {p.name for p in sources} or any(
             loaded[p.name][0] != _digest(p) for p in sources):
