@@ -35,6 +35,16 @@ _COMPUTING = ("ratio", "difference", "share")  # 多多少？是几倍？: a sec
 UNDERSTOOD_CACHE = 4096  # questions whose understanding is kept (popular questions repeat)
 
 
+def _without_departments(normalized: Normalized, said: tuple[tuple[int, int], ...]) -> Normalized:
+    """The question with the departments it names blanked: 司法局 says which document, not the 司法 subject."""
+    if not said:
+        return normalized
+    text = normalized.text
+    for start, end in reversed(said):
+        text = text[:start] + " " * (end - start) + text[end:]
+    return replace(normalized, text=text)
+
+
 class Assistant:
     """Holds the database, the lexicon and the tokenizer, built once; answers questions."""
 
@@ -152,6 +162,7 @@ class Assistant:
             options = [f"{c.department}{c.year}年{c.kind}：{question.strip()}" for c in scope.candidates or self.catalogs]
             return Answer(CLARIFY, "已加载多个部门或年度的预算，请问你问的是哪一份？", options=options[:8]), None, None
         dialogue.document = catalog.doc_id
+        normalized = _without_departments(normalized, scope.said)
         cached = self._understand(question, normalized, catalog)
         parse = replace(cached, mentions=list(cached.mentions))  # follow-ups complete the parse; the cache keeps its own
         operation, _, _ = choose_operation(skeleton(parse), self.lexicon)
@@ -220,7 +231,7 @@ class Assistant:
 
     def _understand(self, question: str, normalized: Normalized, catalog: Catalog) -> Parse:
         """Segment and link a question against one document; the same words mean the same, so it is cached."""
-        key = (catalog.doc_id, question)
+        key = (catalog.doc_id, normalized.text)
         cached = self._understood.get(key)
         if cached is not None:
             self._understood.move_to_end(key)

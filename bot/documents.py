@@ -8,7 +8,7 @@ not count for it, and the city alone names every department of the city, so it o
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.catalog import Catalog, shortens
 
@@ -24,6 +24,7 @@ class Scope:
     main: Catalog | None
     documents: tuple[Catalog, ...] = ()
     candidates: tuple[Catalog, ...] = ()  # when main is None: the documents the question may mean
+    said: tuple[tuple[int, int], ...] = ()  # where the text names a department (the names are not items to link)
 
 
 class NameIndex:
@@ -56,7 +57,7 @@ def _named(text: str, catalogs: list[Catalog], index: NameIndex | None) -> tuple
             ambiguous = fits
     kept = [s for s in spans if not any(o[2].department != s[2].department and o[0] <= s[0] and s[1] <= o[1]
                                         and (o[1] - o[0]) > (s[1] - s[0]) for o in spans)]
-    return list(dict.fromkeys(c for _, _, c in sorted(kept, key=lambda s: s[0]))), ambiguous
+    return kept, ambiguous
 
 
 def _shortenings(text: str, spans: list[tuple[int, int, Catalog]], index: NameIndex | None):
@@ -129,9 +130,16 @@ def _one(pool: list[Catalog], years: list[int], current: int | None) -> Scope:
 def resolve(text: str, years: list[int], catalogs: list[Catalog], current: int | None, index: NameIndex | None = None) -> Scope:
     """The documents `text` is about; `main` None when several are loaded and nothing says which."""
     in_city = [c for c in catalogs if any(n in text for n in c.city_names)] or catalogs
-    named, ambiguous = _named(text, catalogs, index)  # a department named in full counts whatever city the text also names
-    if not named and ambiguous:
+    spans, ambiguous = _named(text, catalogs, index)  # a department named in full counts whatever city the text also names
+    if not spans and ambiguous:
         return Scope(None, candidates=tuple(_latest(ambiguous)))
+    units = {u["name"] for c in catalogs for u in c.units if not (u["is_department"] or u["is_own"])}
+    said = tuple(sorted({(s, e) for s, e, _ in spans if text[s:e] not in units}))  # a unit's name is linked as the unit
+    return replace(_scope(text, years, catalogs, current, spans, in_city), said=said)
+
+
+def _scope(text: str, years: list[int], catalogs: list[Catalog], current: int | None, spans, in_city) -> Scope:
+    named = list(dict.fromkeys(c for _, _, c in sorted(spans, key=lambda s: s[0])))
     departments = set(c.department for c in named)
     if len(departments) >= 2:
         return _departments(named, catalogs, years)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rapidfuzz import fuzz
 
-from db.columns import canonical
+from db.columns import TOTAL_COLUMNS, canonical, row_canonical
 from db.facts import Row, grid_facts, table_unit
 from db.money import convert, to_fen
 from db.narrative import NarrativeFact, narrative_facts
@@ -169,6 +169,8 @@ def write_document(conn: sqlite3.Connection, parsed: Parsed, origin: str = "user
     subjects: dict[tuple[str, str], str] = {}
     for index, rows in parsed.grids:
         unit = doc.tables[index].unit
+        name = doc.tables[index].standard.name
+        by_row = row_canonical(name, [f.row_label for row in rows for f in row.facts])
         for position, row in enumerate(rows, start=1):
             row_id = _insert(conn, "rows", {"table_id": table_ids[index], "position": position, "line": row.line, "cells": _json(row.cells)})
             for key, name in row.subjects.items():
@@ -177,7 +179,7 @@ def write_document(conn: sqlite3.Connection, parsed: Parsed, origin: str = "user
                 _insert(conn, "facts", {
                     "document_id": doc_id, "table_id": table_ids[index], "row_id": row_id, "line": fact.line,
                     "side": fact.side, "row_label": fact.row_label, "label": fact.label, "row_kind": fact.row_kind,
-                    "column": fact.column, "canon": canonical(doc.tables[index].standard.name, fact.column),
+                    "column": fact.column, "canon": _canon(name, fact.column, fact.row_label, by_row),
                     "func_code": fact.func_code, "econ_code": fact.econ_code,
                     "gov_econ_code": fact.gov_econ_code, "unit_code": fact.unit_code, "project": fact.project,
                     "value": str(fact.value), "fen": to_fen(fact.value, unit), "unit": unit,
@@ -199,6 +201,14 @@ def write_document(conn: sqlite3.Connection, parsed: Parsed, origin: str = "user
     for term, definition, line in doc.glossary:
         _insert(conn, "glossary", {"document_id": doc_id, "term": term, "definition": definition, "line": line})
     return doc_id
+
+
+def _canon(table: str, column: str, row_label: str, by_row: dict[str, str | None] | None) -> str | None:
+    """What an amount means: its column's meaning, or in a row-wise table its row's (in the total column)."""
+    meaning = canonical(table, column)
+    if by_row is not None and meaning in TOTAL_COLUMNS:
+        return by_row.get(row_label)
+    return meaning
 
 
 def _write_units(conn: sqlite3.Connection, doc_id: int, parsed: Parsed) -> None:

@@ -184,6 +184,8 @@ class _Builder:
     def _open(self, standard: StandardTable, text: str, line: int) -> None:
         if self.current is not None and self.current.standard.name == standard.name and self.pending is None:
             return  # the title repeated on the next page: the same table continues
+        if any(t.standard.name == standard.name for t in self.tables):  # a second table the template reads as the same
+            standard = StandardTable(title_key(text, self.department) or text, standard.layout, ())
         self.pending = Table(standard, text, line)
         self.current = None
         self.broken = False
