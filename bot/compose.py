@@ -65,6 +65,9 @@ class Composer(Computations, Listings, TextAnswers, Across):
         return Answer(ANSWERED, text, self.figures, self.citations, (suggestions or DEFAULT_SUGGESTIONS)[:3])
 
     def not_found(self, why: str) -> Answer:
+        if not self.c.tables:  # 北京: the PDF holds the narrative, the tables are published apart
+            where = self.say("value.tables_elsewhere") if self.c.doc["tables_separate"] else self.say("value.no_tables")
+            return Answer(NOT_FOUND, f"{why}\n{self.c.department}{self.c.year}年{self.c.kind}：{where}", [], [], DEFAULT_SUGGESTIONS[:3])
         tables = "、".join(list(self.c.tables)[:4])
         return Answer(NOT_FOUND, f"{why}\n我能回答的是{self.c.department}{self.c.year}年{self.c.kind}中的数字，例如：{tables}等表。",
                       [], [], DEFAULT_SUGGESTIONS[:3])
@@ -242,7 +245,8 @@ class Composer(Computations, Listings, TextAnswers, Across):
             return self.answer(self.say("value.derived", name=entity.name, year=self.c.year, label=derived[2], amount=derived[1]))
         if unit:
             return self.not_found(self.say("value.not_by_unit", name=entity.name))
-        return self.sentence_answer() or self.not_found(self.say("value.no_figure", name=entity.name))
+        return (self.stated_answer(entity) or self.sentence_answer()
+                or self.not_found(self.say("value.no_figure", name=entity.name)))
 
     def _one_cell_text(self, entity: Entity, unit: Entity | None, cell: Cell) -> str:
         f = self.fig(cell)

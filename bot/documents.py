@@ -61,17 +61,15 @@ def _named(text: str, catalogs: list[Catalog], index: NameIndex | None) -> tuple
 
 
 def _shortenings(text: str, spans: list[tuple[int, int, Catalog]], index: NameIndex | None):
-    """(start, end, departments it fits) for the longest shortening at each place outside the names found."""
+    """(start, end, departments it fits) for the longest shortening at each place, unless a name found covers it
+    (苏州审计局 is 苏州市审计局, though 审计局 alone would name every 审计局 loaded)."""
     if index is None:
         return
     for run in _HAN.finditer(text):
         start = run.start()
         while start < run.end() - 1:
-            if any(s <= start < e for s, e, _ in spans):
-                start += 1
-                continue
             for end in range(min(run.end(), start + MAX_NAME), start + 1, -1):
-                if text[end - 1] in index.ends and not any(s < end <= e for s, e, _ in spans):
+                if text[end - 1] in index.ends and not any(s <= start and end <= e for s, e, _ in spans):
                     fits = index.fits(text[start:end])
                     if fits:
                         yield start, end, fits
@@ -133,6 +131,9 @@ def resolve(text: str, years: list[int], catalogs: list[Catalog], current: int |
     spans, ambiguous = _named(text, catalogs, index)  # a department named in full counts whatever city the text also names
     if not spans and ambiguous:
         return Scope(None, candidates=tuple(_latest(ambiguous)))
+    places = {(s, e) for s, e, _ in spans}
+    if len(places) == 1 and len({c.department for _, _, c in spans}) > 1:  # 审计局 with 苏州's and 烟台's loaded
+        return Scope(None, candidates=tuple(_latest([c for _, _, c in spans])))
     units = {u["name"] for c in catalogs for u in c.units if not (u["is_department"] or u["is_own"])}
     said = tuple(sorted({(s, e) for s, e, _ in spans if text[s:e] not in units}))  # a unit's name is linked as the unit
     return replace(_scope(text, years, catalogs, current, spans, in_city), said=said)

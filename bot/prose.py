@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 
 _CHANGE = re.compile(r"增加|增长|减少|下降|持平|相比|比上年|增减")
+CHANGE = re.compile(r"增加|增长|减少|下降|持平|相比|比上年|增减|较|^比|同比|占")  # a clause stating a change or share
+LABEL_TAIL = re.compile(r"((?:19|20)\d{2}年度?|本年|今年|预算数?|财政拨款|年初|数|为|是|共计?|合计|总额|总计|安排|拨款)+$")  # what follows a name before its number
 _DELTA = re.compile(r"增加|减少|增长|下降")
 _DOWN = re.compile(r"减少|下降")
 _SENTENCE_END = re.compile(r"(?<=[。；;])")

@@ -17,6 +17,7 @@ from bot.answer import CLARIFY, Answer, Citation, Figure
 from bot.catalog import norm
 from bot.render import show
 
+MONEY = ("万元", "元", "亿元")
 SENTENCE_CUTOFF = 70
 LABEL_CUTOFF = 66  # rapidfuzz partial ratio: the asked words must (mostly) be what names the number
 SECTION_CUTOFF = 90
@@ -218,6 +219,27 @@ class TextAnswers:
         self.figures.append(Figure(f"{before:.2f}", current["unit"], None, None, None, f"{formula}（{self.c.year}年数减去增加额）", None))
         return self.answer(f"公开文件没有直接列出{previous}年数，按说明推算：{self.c.year}年 {current['value']} {current['unit']}，"
                            f"{delta['label']} {delta['value']} {delta['unit']}，故{previous}年约为 {before:.2f} {current['unit']}。")
+
+    def stated_answer(self, entity) -> Answer | None:
+        """A figure no loaded table holds, as the narrative states it: the amount whose own clause names
+        it (公务接待费预算98.8万元), never one that states a change of it (比2025年增加…)."""
+        names = {norm(a) for a in (*entity.aliases, entity.name) if len(norm(a)) >= 2}
+        best = None
+        for fact in self.c.narrative:
+            label = norm(fact["label"])
+            if fact["unit"] not in MONEY or prose.CHANGE.search(label):
+                continue
+            core = prose.LABEL_TAIL.sub("", label)
+            size = max((len(n) for n in names if core.endswith(n)), default=0)
+            if size and (best is None or size > best[0]):
+                best = (size, fact)
+        if best is None:
+            return None
+        fact = best[1]
+        self.figures.append(Figure(fact["value"], fact["unit"], f"情况说明：{fact['heading']}", fact["label"], None, None, fact["line"]))
+        self.citations.append(Citation(self.c.source, f"情况说明：{fact['heading']}", fact["label"], fact["line"]))
+        sentence = unicodedata.normalize("NFKC", fact["sentence"])
+        return self.answer(f"{entity.name}：{show(Decimal(fact['value']))} {fact['unit']}。据公开文件“{fact['heading']}”：{sentence}")
 
     def _narrative_figures(self, line: int, sentence: str) -> None:
         for fact in self.c.narrative:

@@ -14,6 +14,7 @@ from db.template import Template, strip_numbering
 
 # Classification codes by the first digit of their 类: 功能分类 2xx, 部门经济分类 3xx, 政府经济分类 5xx.
 _CODE_PREFIX = {"func": "2", "econ": "3", "gov_econ": "5"}
+_SCHEME_OF = {digit: scheme for scheme, digit in _CODE_PREFIX.items()}
 _INLINE_CODE = re.compile(r"^\s*[\[【](\d{3,7})[\]】]\s*(.+)$")
 PROJECT_CODE_DIGITS = 10  # unit codes are 3-9 digits; project codes are 20+
 AMOUNT_SHARE = 0.8  # of a column's filled cells, for it to be an amount column
@@ -136,6 +137,9 @@ def grid_facts(path: Path, table: Table, template: Template, unit: str, units: d
                     texts.append((j, inline.group(2).strip()))
                 elif (roles[j] != "other" and cell.isdigit()) or _is_code(cell):
                     kind = roles[j] if roles[j] != "other" else "unit"
+                    if (kind == "func" and "科目" in table.columns[j] and j not in parts and len(cell) >= 3
+                            and cell[:1] in _SCHEME_OF):
+                        kind = _SCHEME_OF[cell[:1]]  # 科目编码 30101 is an economic subject, whatever the header says
                     codes[kind] = codes.get(kind, "") + cell
                 else:
                     texts.append((j, cells[j].strip()))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
 import tomllib
 from dataclasses import dataclass, field
@@ -179,7 +180,7 @@ def write_document(conn: sqlite3.Connection, parsed: Parsed, origin: str = "user
                 _insert(conn, "facts", {
                     "document_id": doc_id, "table_id": table_ids[index], "row_id": row_id, "line": fact.line,
                     "side": fact.side, "row_label": fact.row_label, "label": fact.label, "row_kind": fact.row_kind,
-                    "column": fact.column, "canon": _canon(name, fact.column, fact.row_label, by_row),
+                    "column": fact.column, "canon": _canon(name, fact.column, fact.row_label, by_row, doc.year),
                     "func_code": fact.func_code, "econ_code": fact.econ_code,
                     "gov_econ_code": fact.gov_econ_code, "unit_code": fact.unit_code, "project": fact.project,
                     "value": str(fact.value), "fen": to_fen(fact.value, unit), "unit": unit,
@@ -203,8 +204,17 @@ def write_document(conn: sqlite3.Connection, parsed: Parsed, origin: str = "user
     return doc_id
 
 
-def _canon(table: str, column: str, row_label: str, by_row: dict[str, str | None] | None) -> str | None:
-    """What an amount means: its column's meaning, or in a row-wise table its row's (in the total column)."""
+_YEAR_HEAD = re.compile(r"^((?:19|20)\d{2})年(?:度)?(?:预算数?|预算|决算数?)?(?:/|$)")
+
+
+def _canon(table: str, column: str, row_label: str, by_row: dict[str, str | None] | None, year: int) -> str | None:
+    """What an amount means: its column's meaning, or in a row-wise table its row's (in the total column).
+    Columns under a year heading (烟台: 2025年预算数/…, 2026年预算数/…) mean something only for the document's year."""
+    head = _YEAR_HEAD.match(column.replace(" ", ""))
+    if head:
+        if int(head.group(1)) != year:
+            return None  # last year's figure printed beside this year's
+        column = column.replace(" ", "")[head.end():] or "合计"
     meaning = canonical(table, column)
     if by_row is not None and meaning in TOTAL_COLUMNS:
         return by_row.get(row_label)

@@ -12,6 +12,8 @@ from db.recognise import Section
 _CLAUSE = re.compile(r"(?:[^，,。；;：:、]|(?<=\d),(?=\d{3}))+")
 _NUMBER = re.compile(r"(?<![\d.])(\d[\d,]*(?:\.\d+)?)\s*(万元|亿元|元|%|个|辆|台（套）|台\(套\)|台|项|人|次|家)")
 _YEAR_REF = re.compile(r"(?:19|20)\d{2}\s*年")
+_TOPIC = re.compile(r"^[(（]?[一二三四五六七八九十\d]*[)）、.]?\s*(?P<topic>[^\d，,。；;：:]{2,15})[。：:]?$")  # "（二）公务接待费。"
+_BARE = re.compile(r"^((?:19|20)\d{2}年度?)?(预算数?|安排|为|是|共|年初预算数?)*$")  # a label naming nothing: 2026年预算数
 
 
 @dataclass
@@ -33,7 +35,12 @@ def narrative_facts(sections: list[Section], year: int) -> list[NarrativeFact]:
         if "名词解释" in section.part:
             continue
         text = unicodedata.normalize("NFKC", section.text)
+        topic = ""
         for sentence in re.split(r"(?<=[。；;])", text):
+            heading = _TOPIC.match(sentence.strip())
+            if heading:  # a sentence that only names what the next ones state
+                topic = heading.group("topic")
+                continue
             compared = None
             for clause_match in _CLAUSE.finditer(sentence):
                 clause = clause_match.group(0).strip()
@@ -46,6 +53,8 @@ def narrative_facts(sections: list[Section], year: int) -> list[NarrativeFact]:
                     label = clause[: number.start()].strip(" *（(")
                     label = re.sub(r"^(其中|包括|比上年|与上年相比)", "", label).strip()
                     label = re.sub(r"^[(（]?[一二三四五六七八九十\d]+[)）]\s*", "", label).strip()
+                    if topic and _BARE.match(label):
+                        label = topic + label
                     facts.append(NarrativeFact(
                         heading=section.heading, label=label or clause, clause=clause, sentence=sentence.strip(),
                         value=Decimal(number.group(1).replace(",", "")), unit=number.group(2).replace("(", "（").replace(")", "）"),

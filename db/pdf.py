@@ -19,6 +19,7 @@ from db.reader import Block, Grid, GridRow, Heading, Paragraph
 
 MAX_PAGES = 400
 MIN_CHARS_PER_PAGE = 20  # fewer on average: a scan without a text layer
+_SPACED = re.compile(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")
 _CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 _PAGE_NUMBER = re.compile(r"^[-—–－~\s]*(第\s*)?[\d一二三四五六七八九十]*\s*(页)?[-—–－~\s]*$")
 _PART = re.compile(r"^第[一二三四五六七八九十]+部分")
@@ -89,14 +90,14 @@ def _lines(chars: list[_Char]) -> list[_Line]:
 
 
 def _cell_text(chars: list[_Char]) -> str:
-    """A cell's lines joined: wrapped labels become one label."""
+    """A cell's lines joined: wrapped labels become one label; letter-spaced labels (收 入) close up."""
     lines = _lines(chars)
     text = ""
     for line in lines:
         if text and not _CJK.match(text[-1]) and not _CJK.match(line.text[0]):
             text += " "
         text += line.text
-    return text.strip()
+    return _SPACED.sub("", text.strip())
 
 
 def _table_grid(table, chars: list[_Char], used: set[int]) -> list[list[str]]:
