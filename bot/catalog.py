@@ -89,7 +89,13 @@ class Entity:
     aliases: set[str] = field(default_factory=set)
 
 
+_INDEX = frozenset({"entities", "aliases", "fuzzy_aliases", "alias_bigrams", "aliases_by_bigram", "entities_by_alias",
+                    "alias_pattern", "department_entity"})
+
+
 class Catalog:
+    """One loaded document: what names it (read at once) and its index of names and figures (built when asked)."""
+
     def __init__(self, conn: sqlite3.Connection, doc_id: int, lexicon: Lexicon) -> None:
         self.conn = conn
         self.doc_id = doc_id
@@ -109,6 +115,17 @@ class Catalog:
             t["department"] for t in self.tables.values() if t["department"]}
         self.city_names = {city, city[:-1]} if len(city) >= 3 else set()  # 南阳市 names every department of the city
         self.said_shorter = _said_shorter({self.department, local}, lexicon.org_shorten)
+
+    def __getattr__(self, name: str):
+        """The index of names is built the first time a question needs it (a province loads 1,000 documents;
+        a question reads a few)."""
+        if name in _INDEX and not self.__dict__.get("_indexed"):
+            self._index()
+            return getattr(self, name)
+        raise AttributeError(name)
+
+    def _index(self) -> None:
+        self._indexed = True
         self.entities: list[Entity] = []
         self._build()
         # lookup tables for linking, built once: (alias, entity) pairs, and character pairs per alias

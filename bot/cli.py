@@ -37,6 +37,9 @@ def cmd_ingest(args, settings: Settings) -> int:
         print(f"无法写入数据库 {settings.db_path}：{error.strerror or error}", file=sys.stderr)
         return 1
     print_report(report)
+    if report.of("loaded"):
+        from bot.core import Assistant
+        Assistant.open(settings)  # indexes every document once and caches its words: later processes start fast
     print(f"数据库：{settings.db_path}（用时 {time.perf_counter() - started:.2f} 秒）")
     return 1 if report.of("failed") else 0
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import os
 import re
 import sqlite3
 import threading
 import uuid
 from collections import OrderedDict
 from dataclasses import replace
+from functools import cached_property
 from pathlib import Path
 
 from bot.answer import ANSWERED, CLARIFY, NOT_FOUND, Answer, Citation, Figure, combine
@@ -58,14 +61,33 @@ class Assistant:
         self.catalogs = [Catalog(self.conn, doc_id, lexicon) for doc_id in ids]
         self.by_source = {c.source: c for c in self.catalogs}
         self.names = NameIndex(self.catalogs, lexicon.org_ends)
-        check_knowledge(lexicon, self.catalogs)
+        check_knowledge(lexicon, [])  # references to nothing stop the start; unmatched synonyms warn when indexed
         # names and years of every loaded document: a question naming another of them is in scope
         self.loaded = frozenset().union(*(c.department_names | {str(c.year)} for c in self.catalogs)) if len(self.catalogs) > 1 else frozenset()
-        words = set().union(*(catalog.vocabulary() for catalog in self.catalogs))
-        self.tokenizer = build_tokenizer(words, cache_dir)
+        self.tokenizer = build_tokenizer(self._vocabulary(cache_dir), cache_dir)
         self._understood: OrderedDict[tuple[int, str], Parse] = OrderedDict()
         self._normal: OrderedDict[str, Normalized] = OrderedDict()
-        self._overview = self._read_overview()
+
+    def _vocabulary(self, cache_dir: Path) -> set[str]:
+        """Every loaded document's names for the segmenter. Building them means indexing every document,
+        so the words are kept in the cache, keyed by what was loaded and by the lexicon: a new process
+        then indexes only the documents its questions read. Knowledge is checked when they are built."""
+        key = hashlib.sha256(json.dumps([
+            [c.doc["sha256"] for c in self.catalogs], sorted(self.lexicon.synonyms.items()),
+            sorted(self.lexicon.typos.items()), sorted(self.lexicon.measures), sorted(self.lexicon.org_shorten.items()),
+        ], ensure_ascii=False).encode("utf-8")).hexdigest()[:16]
+        path = cache_dir / f"vocabulary-{key}.txt"
+        try:
+            return set(path.read_text(encoding="utf-8").split("\n")) - {""}
+        except OSError:
+            pass
+        check_knowledge(self.lexicon, self.catalogs)
+        words = set().union(*(catalog.vocabulary() for catalog in self.catalogs))
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text("\n".join(sorted(words)), encoding="utf-8")
+        os.replace(tmp, path)
+        return words
 
     @classmethod
     def open(cls, settings: Settings) -> "Assistant":
@@ -76,20 +98,22 @@ class Assistant:
         sessions = SqliteSessionStore(settings.sessions_path) if settings.sessions_path else None
         return cls(settings.db_path, load_lexicon(settings.knowledge_dir), settings.cache_dir, sessions)
 
-    def overview(self) -> list[dict]:
-        """Loaded documents and their tables with row counts (read once: the database is read-only)."""
-        return self._overview
-
-    def _read_overview(self) -> list[dict]:
+    @cached_property
+    def _overview(self) -> list[dict]:
+        counts = dict(self.conn.execute("SELECT table_id, COUNT(*) FROM rows GROUP BY table_id"))
         return [
             {"document": c.source, "department": c.department, "year": c.year, "kind": c.kind,
              **{k: c.doc[k] for k in ("family", "scope", "page_count", "url")},
              "tables_separate": bool(c.doc["tables_separate"]), "skipped": json.loads(c.doc["skipped"]),
-             "tables": [{"name": t["name"], "title": t["title"], "unit": t["unit"],
-                         "rows": self.conn.execute("SELECT COUNT(*) FROM rows WHERE table_id = ?", (t["id"],)).fetchone()[0]}
+             "tables": [{"name": t["name"], "title": t["title"], "unit": t["unit"], "rows": counts.get(t["id"], 0)}
                         for t in c.tables.values()]}
             for c in self.catalogs
         ]
+
+    def overview(self) -> list[dict]:
+        """Loaded documents and their tables with row counts (read when first asked: the database is read-only)."""
+        with self.lock:
+            return self._overview
 
     def last_answer(self, session_id: str) -> Answer | None:
         data = Dialogue.from_dict(self.sessions.get(session_id)).answer

@@ -28,7 +28,7 @@ from db.recognise import Recognised, recognise
 from db.template import Template, city_of, load_template, without_city
 
 SCHEMA = Path(__file__).with_name("schema.sql")
-SCHEMA_VERSION = 5  # raise when schema.sql or what is extracted changes: old databases are rebuilt
+SCHEMA_VERSION = 6  # raise when schema.sql or what is extracted changes: old databases are rebuilt
 SOURCE_SUFFIXES = {".txt", ".md", ".pdf"}
 PROJECT_NAME_CUTOFF = 80  # rapidfuzz ratio for the same project named in two tables
 

@@ -148,3 +148,15 @@ CREATE TABLE glossary (
     definition TEXT NOT NULL,
     line INTEGER NOT NULL
 );
+
+-- Every per-document read (a catalog is built per document) goes by document_id.
+CREATE INDEX tables_by_document ON tables(document_id);
+CREATE INDEX rows_by_table ON rows(table_id);
+CREATE INDEX facts_by_document ON facts(document_id);
+CREATE INDEX units_by_document ON units(document_id);
+CREATE INDEX subjects_by_document ON subjects(document_id);
+CREATE INDEX projects_by_document ON projects(document_id);
+CREATE INDEX indicators_by_document ON indicators(document_id);
+CREATE INDEX sections_by_document ON sections(document_id);
+CREATE INDEX narrative_by_document ON narrative_facts(document_id);
+CREATE INDEX glossary_by_document ON glossary(document_id);
