@@ -104,6 +104,22 @@ class Across:
         self.figures.append(computed(a - b, unit, f"{show(a)} − {show(b)}（{a_name} − {b_name}）"))
         return self.cross_footer(self.say("departments.difference", label=label, big=a_name, big_amount=a_text, small=b_name, small_amount=b_text, diff=show(a - b), unit=unit))
 
+    def departments_having_answer(self) -> Answer:
+        """哪些部门有政府性基金预算: the departments whose figure is not zero, with it; the others named."""
+        if self.several_things():
+            return self.not_found(self.say("across.one_thing"))
+        rows = self.departments()
+        label = self.asked_in(self.c)[0].name if self.asked_in(self.c)[0] else "这一项"
+        if not rows:
+            return self.not_found(f"已加载的部门都没有“{label}”的数字。")
+        having = sorted((r for r in rows if r[1]), key=lambda r: (-r[1], r[0]))
+        without = [r[0] for r in rows if not r[1]]
+        self.count(len(having), "个", None, f"{label}不为 0 的部门")
+        lines = "\n".join(f"· {r[0]}：{r[2]}" for r in having)
+        unlisted = len(self.docs) - len(rows)
+        return self.cross_footer(self.say("departments.having", n=len(rows), label=label, k=len(having), lines=lines or "（无）",
+                                          zero="、".join(without) or "无", unlisted=f"另有 {unlisted} 份文件没有这项数字。" if unlisted else ""))
+
     def departments_sum_answer(self) -> Answer:
         rows = self.departments()
         label = self.asked_in(self.c)[0].name if self.asked_in(self.c)[0] else "这一项"

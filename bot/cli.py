@@ -122,8 +122,15 @@ def cmd_ask(args, settings: Settings) -> int:
         print(json.dumps(assistant.explain(question), ensure_ascii=False, indent=2, default=str))
         return 0
     answer = assistant.answer(question)
-    print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2) if args.json else answer.text)
+    print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2) if args.json else answer.text + paged(answer))
     return 0
+
+
+def paged(answer) -> str:
+    """The pages a PDF answer was read on, one line per citation: 出处：文件 · 表 · 行 · 第 N 页."""
+    lines = [" · ".join(p for p in (c.document, c.table, c.row or "", f"第 {c.page} 页") if p)
+             for c in answer.citations if c.page]
+    return "".join(f"\n出处：{line}" for line in dict.fromkeys(lines))
 
 
 def cmd_chat(args, settings: Settings) -> int:

@@ -26,6 +26,7 @@ ACROSS_YEARS: dict[str, Callable[[Composer], Answer]] = {
 ACROSS_DEPARTMENTS: dict[str, Callable[[Composer], Answer]] = {
     "value": Composer.departments_rank_answer, "rank": Composer.departments_rank_answer,
     "difference": Composer.departments_compare_answer, "sum": Composer.departments_sum_answer,
+    "list": Composer.departments_having_answer,
 }
 STORE_WIDE = ("loaded", "convert")  # answered by the core from every document or from the conversation
 

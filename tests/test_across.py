@@ -95,3 +95,16 @@ def test_every_department_of_a_city_is_answered_from_its_own_document(city, bure
         answer = city.answer(question, f"c-{bureau}-{len(question)}")
         assert answer.status == ANSWERED, (question, answer.text, answer.options[:2])
         assert f"南阳市{bureau}局" in answer.text.splitlines()[-1] and "4.30" in answer.text
+
+
+def test_which_departments_have_a_figure_lists_those_not_zero(city):
+    """哪些部门有…: every department with its figure, from SQL (the row with an empty label is the department's)."""
+    path = Path(city.conn.execute("PRAGMA database_list").fetchone()[2])
+    departments = [r[0] for r in sqlite3.connect(path).execute("SELECT department FROM documents")]
+    values = {d: total(path, d, 2024, "一般公共预算“三公”经费支出情况表", "“三公”经费合计", "") for d in departments}
+    answer = city.answer("哪些部门有三公经费", "having")
+    assert answer.status == ANSWERED, answer.text
+    listed = [line for line in answer.text.splitlines() if line.startswith("· ")]
+    having = {d for d, v in values.items() if v != 0}
+    assert having and len(listed) == len(having) and all(any(d in line for line in listed) for d in having)
+    assert not unverified(city.conn, answer)
