@@ -12,6 +12,7 @@ import sqlite3
 import tomllib
 import unicodedata
 from dataclasses import dataclass, field
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -28,6 +29,9 @@ class Check:
     status: str  # pass | fail | skip
     detail: str
     rows: list[str] = field(default_factory=list)  # "表名 第N行"
+
+
+_SPLIT_PART = re.compile(r"其中[:：]?(基本支出|项目支出)$")  # 广东 prints the first part of the 基本/项目 split as 其中：
 
 
 def _tolerance(n: int) -> Decimal:
@@ -211,8 +215,8 @@ def _nested(value: Decimal, total: Decimal, count: int) -> bool:
     """The rows add up to a whole multiple (2×, 3×) of the total: subtotal rows are counted with their items."""
     if total <= 0:
         return False
-    ratio = value / total
-    return ratio >= 2 and abs(ratio - ratio.to_integral_value()) * total <= _tolerance(count)
+    times = (value / total).to_integral_value()
+    return times >= 2 and abs(value - times * total) <= _tolerance(count)
 
 
 def _code(fact) -> str | None:
@@ -235,7 +239,7 @@ def _column_relations(columns: list[str]) -> list[tuple[str, list[str]]]:
         prefix = parent + "/" if parent else ""
         children: dict[str, list[str]] = {}
         for column in columns:
-            if column == total or not column.startswith(prefix) or "其中" in column:
+            if column == total or not column.startswith(prefix) or ("其中" in column and not _SPLIT_PART.search(column)):
                 continue
             head = column[len(prefix):].split("/")[0]
             children.setdefault(head, []).append(column)
