@@ -70,3 +70,14 @@ def test_every_command_has_help_and_is_in_the_readme():
     for name, func in COMMANDS.items():
         assert func.__doc__, name
         assert f"budgetbot {name}" in readme, name
+
+
+def test_the_bundled_sample_is_the_default_only_until_the_user_loads_a_document(settings, tmp_path):
+    from tests.conftest import FIXTURE
+
+    fresh = settings.__class__(**{**vars(settings), "db_path": tmp_path / "own.sqlite"})
+    assert run(fresh, "ingest", str(FIXTURE)).returncode == 0
+    for command in (("tables",), ("audit",), ("ask", "三公经费多少")):
+        result = run(fresh, *command)
+        assert "南阳" not in result.stdout, (command, result.stdout[:200])
+    assert "青山市农业农村局" in run(fresh, "tables").stdout
