@@ -123,3 +123,26 @@ def test_a_pdf_answer_cites_the_page_its_table_is_printed_on(tmp_path):
     pages = {c.page for c in answer.citations if "三公" in c.table}
     assert pages == {expected}
     assert all(c.url.endswith(f"#page={c.page}") for c in answer.citations if c.page)
+
+
+@needs_realdocs
+def test_the_web_app_serves_a_loaded_pdf_where_its_citations_point(tmp_path):
+    import httpx
+
+    from bot.core import Assistant
+    from bot.lexicon import load_lexicon
+    from tests.web_server import serve
+
+    path = REALDOCS / "guangzhou-xinfangju-2026-budget.pdf"
+    db = tmp_path / "kb.sqlite"
+    ingest(db, [path])
+    settings = Settings(db_path=db, cache_dir=tmp_path / "cache")
+    assistant = Assistant(db, load_lexicon(settings.knowledge_dir), settings.cache_dir)
+    with serve(settings, assistant) as base:
+        answer = httpx.post(f"{base}/api/ask", json={"question": "广州市信访局三公经费多少"}).json()
+        url = next(c["url"] for c in answer["citations"] if c["page"])
+        assert url.startswith(f"/documents/{path.name}#page=") or url.startswith("/documents/")
+        pdf = httpx.get(base + url.split("#")[0])
+        assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf" and pdf.content == path.read_bytes()
+        assert httpx.get(f"{base}/documents/..%2F..%2Fetc%2Fpasswd").status_code == 404
+        assert httpx.get(f"{base}/documents/nanyang-2024-budget.txt").status_code == 404
