@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from bot.across import Across
 from bot.answer import ANSWERED, CLARIFY, NOT_FOUND, Answer, Citation, Figure
-from bot.catalog import AMOUNT, ECON_TABLE, FUNC_TABLE, Catalog, Cell, Entity, class_field
+from bot.catalog import AMOUNT, ECON_TABLE, FUNC_TABLE, Catalog, Cell, Entity, class_field, norm
 from bot.computations import Computations
 from bot.dialogue import Dialogue
 from bot.listings import Listings
@@ -129,7 +129,7 @@ class Composer(Computations, Listings, TextAnswers, Across):
         """(value in the display unit, '12.30 万元', label) of an entity; its figures are added."""
         cells = self.cells_of(entity, unit)
         if not cells:
-            return self.derived_value(entity, unit)
+            return self.derived_value(entity, unit) or (None if unit else self.stated_value(entity))
         total, target = self.add_up(cells)
         label = entity.name
         if unit and entity.kind != "unit":
@@ -196,6 +196,11 @@ class Composer(Computations, Listings, TextAnswers, Across):
         if len({e.code for e in coded}) > 1:
             return self.clarify(coded, mention.entity.name)
         entity = mention.entity
+        if (entity.kind == "measure" and entity.name in TOTALS and mention.text != norm(entity.name) and len(self.q.words) >= 3
+                and unit is None):
+            found = self.sentence_answer(labelled=True)  # 政府采购预算总额: the total of what the other words name
+            if found is not None:
+                return found
         if entity.kind == "indicator":
             return self.performance_answer()
         if entity.kind == "term":  # a glossary word asked as a figure: the narrative's number first

@@ -16,6 +16,7 @@ from bot import prose
 from bot.answer import CLARIFY, Answer, Citation, Figure
 from bot.catalog import norm
 from bot.render import show
+from db.money import convert
 
 MONEY = ("万元", "元", "亿元")
 SENTENCE_CUTOFF = 70
@@ -220,9 +221,9 @@ class TextAnswers:
         return self.answer(f"公开文件没有直接列出{previous}年数，按说明推算：{self.c.year}年 {current['value']} {current['unit']}，"
                            f"{delta['label']} {delta['value']} {delta['unit']}，故{previous}年约为 {before:.2f} {current['unit']}。")
 
-    def stated_answer(self, entity) -> Answer | None:
-        """A figure no loaded table holds, as the narrative states it: the amount whose own clause names
-        it (公务接待费预算98.8万元), never one that states a change of it (比2025年增加…)."""
+    def stated_fact(self, entity) -> sqlite3.Row | None:
+        """The narrative amount whose own clause names what is asked (公务接待费预算98.8万元), never one that
+        states a change of it (比2025年增加…) or a share; the longest name wins."""
         names = {norm(a) for a in (*entity.aliases, entity.name) if len(norm(a)) >= 2}
         best = None
         for fact in self.c.narrative:
@@ -233,13 +234,30 @@ class TextAnswers:
             size = max((len(n) for n in names if core.endswith(n)), default=0)
             if size and (best is None or size > best[0]):
                 best = (size, fact)
-        if best is None:
+        return best[1] if best else None
+
+    def stated_value(self, entity) -> tuple[Decimal, str, str] | None:
+        """(value in the display unit, shown, label) of a figure only the narrative states, with its source."""
+        fact = self.stated_fact(entity)
+        if fact is None:
             return None
-        fact = best[1]
-        self.figures.append(Figure(fact["value"], fact["unit"], f"情况说明：{fact['heading']}", fact["label"], None, None, fact["line"]))
+        unit = self.unit or fact["unit"]
+        value = convert(Decimal(fact["value"]), fact["unit"], unit)
+        self._narrative_figures(fact["line"], fact["clause"])
         self.citations.append(Citation(self.c.source, f"情况说明：{fact['heading']}", fact["label"], fact["line"]))
+        return value, f"{show(value)} {unit}", entity.name
+
+    def stated_answer(self, entity) -> Answer | None:
+        """A figure no loaded table holds, as the narrative states it, with the sentence that says it."""
+        fact = self.stated_fact(entity)
+        if fact is None:
+            return None
         sentence = unicodedata.normalize("NFKC", fact["sentence"])
-        return self.answer(f"{entity.name}：{show(Decimal(fact['value']))} {fact['unit']}。据公开文件“{fact['heading']}”：{sentence}")
+        self._narrative_figures(fact["line"], sentence)
+        self.citations.append(Citation(self.c.source, f"情况说明：{fact['heading']}", fact["label"], fact["line"]))
+        unit = self.unit or fact["unit"]
+        value = convert(Decimal(fact["value"]), fact["unit"], unit)
+        return self.answer(f"{entity.name}：{show(value)} {unit}。据公开文件“{fact['heading']}”：{sentence}")
 
     def _narrative_figures(self, line: int, sentence: str) -> None:
         for fact in self.c.narrative:
