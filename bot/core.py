@@ -60,7 +60,7 @@ class Assistant:
         ids = [r[0] for r in self.conn.execute("SELECT id FROM documents ORDER BY year DESC, id")]
         self.catalogs = [Catalog(self.conn, doc_id, lexicon) for doc_id in ids]
         self.by_source = {c.source: c for c in self.catalogs}
-        self.names = NameIndex(self.catalogs, lexicon.org_ends)
+        self.names = NameIndex(self.catalogs, lexicon.org_ends, lexicon.org_across, lexicon.org_particles)
         check_knowledge(lexicon, [])  # references to nothing stop the start; unmatched synonyms warn when indexed
         # names and years of every loaded document: a question naming another of them is in scope
         self.loaded = frozenset().union(*(c.department_names | {str(c.year)} for c in self.catalogs)) if len(self.catalogs) > 1 else frozenset()
@@ -182,6 +182,10 @@ class Assistant:
             return Answer(NOT_FOUND, "请输入一个关于部门预算的问题，例如“三公经费多少”。", suggestions=DEFAULT_SUGGESTIONS[:3]), None, None
         scope = resolve(normalized.text, normalized.years, self.catalogs, dialogue.document, self.names)
         catalog = scope.main
+        if catalog is None and scope.unknown:
+            names = "、".join(dict.fromkeys(c.department for c in self.catalogs[:6]))
+            return Answer(NOT_FOUND, f"已加载的文件里没有“{scope.unknown}”的预算。已加载 {len({c.department for c in self.catalogs})} 个部门的文件，例如：{names}。",
+                          suggestions=DEFAULT_SUGGESTIONS[:3]), None, None
         if catalog is None:
             options = [f"{c.department}{c.year}年{c.kind}：{question.strip()}" for c in scope.candidates or self.catalogs]
             return Answer(CLARIFY, "已加载多个部门或年度的预算，请问你问的是哪一份？", options=options[:8]), None, None

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from bot.catalog import Catalog, shortens
 
 _HAN = re.compile(r"[\u4e00-\u9fa5]{2,}")
+_CITY_BEFORE = re.compile(r"([\u4e00-\u9fa5]{2,3}[市县区])$")
 MAX_NAME = 16  # characters of a department's name as people type it
 _ACROSS = re.compile(r"哪个部门|哪些部门|哪个局|哪家单位|各部门|各个部门|各局|部门之间|所有部门|全市各")
 
@@ -24,14 +25,19 @@ class Scope:
     main: Catalog | None
     documents: tuple[Catalog, ...] = ()
     candidates: tuple[Catalog, ...] = ()  # when main is None: the documents the question may mean
+    unknown: str | None = None  # when main is None: a department named that is not loaded
     said: tuple[tuple[int, int], ...] = ()  # where the text names a department (the names are not items to link)
 
 
 class NameIndex:
     """The loaded departments' names said shorter, by their last character, built once."""
 
-    def __init__(self, catalogs: list[Catalog], ends: tuple[str, ...]) -> None:
+    def __init__(self, catalogs: list[Catalog], ends: tuple[str, ...], across: re.Pattern | None = None,
+                 particles: tuple[str, ...] = ()) -> None:
         self.ends = frozenset(ends)
+        self.across = across or _ACROSS
+        self.particles = particles
+        self.unknown_ends = tuple(e for e in ("局", "委员会", "厅", "办公室") if e[-1] in self.ends)
         self.by_end: dict[str, list[tuple[str, Catalog]]] = {}
         for catalog in catalogs:
             for name in catalog.said_shorter:
@@ -48,9 +54,11 @@ def _named(text: str, catalogs: list[Catalog], index: NameIndex | None) -> tuple
     for catalog in catalogs:
         for name in catalog.department_names:
             if len(name) >= 2:
-                spans.extend((m.start(), m.start() + len(name), catalog) for m in re.finditer(re.escape(name), text))
+                spans.extend((m.start(), m.start() + len(name), catalog) for m in re.finditer(re.escape(name), text)
+                             if not _other_city(text, m.start(), catalog))  # 深圳市交通运输局 is not 广州's
     ambiguous: list[Catalog] = []
     for start, end, fits in _shortenings(text, spans, index):  # 卫健委, 南阳市审批局: a shortening of one name
+        fits = [c for c in fits if not _other_city(text, start, c)]
         if len({c.department for c in fits}) == 1:
             spans.extend((start, end, c) for c in fits)
         elif not ambiguous:
@@ -58,6 +66,29 @@ def _named(text: str, catalogs: list[Catalog], index: NameIndex | None) -> tuple
     kept = [s for s in spans if not any(o[2].department != s[2].department and o[0] <= s[0] and s[1] <= o[1]
                                         and (o[1] - o[0]) > (s[1] - s[0]) for o in spans)]
     return kept, ambiguous
+
+
+def _other_city(text: str, start: int, catalog: Catalog) -> bool:
+    """The text names another city right before (or at the start of) a department's name."""
+    city = _CITY_BEFORE.search(text[:start + (text[start:start + 1] in "市县区")])
+    return bool(city) and bool(catalog.city_names) and city.group(1) not in catalog.city_names and not any(
+        city.group(1).endswith(n) for n in catalog.city_names)
+
+
+def unknown_department(text: str, spans, index: NameIndex | None) -> str | None:
+    """A department the text names that is not loaded (广州市教育局, 机关事务管理局): said so, never another's figures."""
+    if index is None:
+        return None
+    for run in _HAN.finditer(text):
+        for end in range(run.start() + 3, run.end() + 1):
+            body = text[run.start():end]
+            if not body.endswith(index.unknown_ends) or any(s < end and run.start() < e for s, e, _ in spans):
+                continue
+            for particle in index.particles:
+                body = body.removeprefix(particle)
+            if len(body) >= 3 and not index.fits(body):
+                return body
+    return None
 
 
 def _shortenings(text: str, spans: list[tuple[int, int, Catalog]], index: NameIndex | None):
@@ -68,6 +99,10 @@ def _shortenings(text: str, spans: list[tuple[int, int, Catalog]], index: NameIn
     for run in _HAN.finditer(text):
         start = run.start()
         while start < run.end() - 1:
+            before = text[run.start():start]
+            if before and not (_CITY_BEFORE.search(before) or before.endswith(index.particles + ("的",))):
+                start += 1  # a name starts a phrase: after a city or a particle, not inside a word (洛阳市 is not 阳市)
+                continue
             for end in range(min(run.end(), start + MAX_NAME), start + 1, -1):
                 if text[end - 1] in index.ends and not any(s <= start and end <= e for s, e, _ in spans):
                     fits = index.fits(text[start:end])
@@ -131,15 +166,20 @@ def resolve(text: str, years: list[int], catalogs: list[Catalog], current: int |
     spans, ambiguous = _named(text, catalogs, index)  # a department named in full counts whatever city the text also names
     if not spans and ambiguous:
         return Scope(None, candidates=tuple(_latest(ambiguous)))
+    if not spans and len(catalogs) > 1:
+        unknown = unknown_department(text, spans, index)
+        if unknown:
+            return Scope(None, unknown=unknown)
     places = {(s, e) for s, e, _ in spans}
     if len(places) == 1 and len({c.department for _, _, c in spans}) > 1:  # 审计局 with 苏州's and 烟台's loaded
         return Scope(None, candidates=tuple(_latest([c for _, _, c in spans])))
     units = {u["name"] for c in catalogs for u in c.units if not (u["is_department"] or u["is_own"])}
     said = tuple(sorted({(s, e) for s, e, _ in spans if text[s:e] not in units}))  # a unit's name is linked as the unit
-    return replace(_scope(text, years, catalogs, current, spans, in_city), said=said)
+    return replace(_scope(text, years, catalogs, current, spans, in_city, index), said=said)
 
 
-def _scope(text: str, years: list[int], catalogs: list[Catalog], current: int | None, spans, in_city) -> Scope:
+def _scope(text: str, years: list[int], catalogs: list[Catalog], current: int | None, spans, in_city,
+           index: NameIndex | None = None) -> Scope:
     named = list(dict.fromkeys(c for _, _, c in sorted(spans, key=lambda s: s[0])))
     departments = set(c.department for c in named)
     if len(departments) >= 2:
@@ -150,7 +190,8 @@ def _scope(text: str, years: list[int], catalogs: list[Catalog], current: int | 
     pair = _two_years(pool, years)
     if pair is not None:  # 2024年比2023年增长多少
         return pair
-    if not departments and _ACROSS.search(text) and len({c.department for c in pool}) >= 2:
+    across = index.across if index is not None else _ACROSS
+    if not departments and across.search(text) and len({c.department for c in pool}) >= 2:
         everyone = _latest(pool)  # 哪个部门三公经费最多
         return Scope(everyone[0], tuple(everyone))
     return _one(pool, years, current)

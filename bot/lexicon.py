@@ -68,6 +68,8 @@ class Lexicon:
     wording: dict[str, str]  # "section.name" -> answer template (knowledge/wording.toml)
     org_shorten: dict[str, str] = field(default_factory=dict)  # 委员会 -> 委: how department names are said shorter
     org_ends: tuple[str, ...] = ()  # what a department's name ends with
+    org_across: re.Pattern | None = None  # words that ask across the loaded departments
+    org_particles: tuple[str, ...] = ()  # words said before a department's name
 
     def inside(self, name: str, whole: str) -> bool:
         """Whether measure `name` is (a part of a part of …) measure `whole`."""
@@ -130,6 +132,8 @@ def load_lexicon(knowledge_dir: Path) -> Lexicon:
         english=dict(words.get("english", {})),
         org_shorten=dict(words.get("organisations", {}).get("shorten", {})),
         org_ends=tuple(words.get("organisations", {}).get("ends", ())),
+        org_across=re.compile(words["organisations"]["across"]) if words.get("organisations", {}).get("across") else None,
+        org_particles=tuple(words.get("organisations", {}).get("particles", ())),
         measures=table,
         operators=_operators(_read(knowledge_dir / "operators.toml")),
         phrases=_phrases(_read(knowledge_dir / "phrases.toml")),

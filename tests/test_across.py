@@ -108,3 +108,27 @@ def test_which_departments_have_a_figure_lists_those_not_zero(city):
     having = {d for d, v in values.items() if v != 0}
     assert having and len(listed) == len(having) and all(any(d in line for line in listed) for d in having)
     assert not unverified(city.conn, answer)
+
+
+@pytest.mark.parametrize("said, meant", [
+    ("住建局", "住房和城乡建设局"), ("人社局", "人力资源和社会保障局"), ("市场监管局", "市场监督管理局"), ("工信局", "工业和信息化局"),
+    ("科技局", "科学技术局"), ("退役军人局", "退役军人事务局"), ("南阳市住建局", "住房和城乡建设局"),
+])
+def test_a_department_is_named_by_its_shortening(city, said, meant):
+    answer = city.answer(f"{said}三公经费多少", f"short-{said}")
+    assert answer.status == ANSWERED and f"南阳市{meant}" in answer.text.splitlines()[-1], (said, answer.text)
+
+
+@pytest.mark.parametrize("question, named", [
+    ("南阳市外事办公室三公经费多少", "南阳市外事办公室"), ("洛阳市公安局三公经费多少", "洛阳市公安局"), ("那气象局呢", "气象局"),
+])
+def test_a_department_not_loaded_is_said_so_and_given_no_figure(city, question, named):
+    answer = city.answer(question, f"unknown-{question}")
+    assert answer.status != ANSWERED and not answer.figures and named in answer.text, answer.text
+
+
+def test_across_words_without_a_department_rank_every_department(city):
+    for question in ("谁的三公经费最多", "三公经费排前三的是哪几个部门", "30个部门三公经费合计多少"):
+        answer = city.answer(question, f"across-{question}")
+        assert answer.status == ANSWERED and "个部门" in answer.text, (question, answer.text)
+        assert not unverified(city.conn, answer)
