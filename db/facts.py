@@ -158,7 +158,7 @@ def grid_facts(path: Path, table: Table, template: Template, unit: str, units: d
                 scheme = ("gov_econ" if "政府" in path else "econ") if "经济" in path else "func"
                 if "名称" in path and scheme in resolved:
                     row.subjects.setdefault((scheme, resolved[scheme]), strip_numbering(text))
-            project_column = next((j for j, _ in texts if table.columns[j].endswith("项目名称")), None)
+            project_column = next((j for j, _ in texts if template.project_name.search(table.columns[j])), None)
             unit_column = next((j for j, _ in texts if table.columns[j].endswith("项目单位")), None)
             project = cells[project_column].strip() if project_column is not None else None
             if project and project.isdigit():
@@ -170,6 +170,8 @@ def grid_facts(path: Path, table: Table, template: Template, unit: str, units: d
                 project = row_label
             if template.is_total(row_label):
                 kind, project = "total", None
+            elif project and _names_a_unit(project, table.department, units, template):  # 广东 表12: a unit above its projects
+                kind, project = "unit", None
             elif "unit" in resolved and not ({"func", "econ", "gov_econ"} & resolved.keys()):
                 kind, project = "unit", None
                 current_unit = resolved["unit"]
@@ -207,6 +209,15 @@ def _carry_code_parts(cells: list[str], parts: list[int], carried: dict[int, str
     for j in parts[parts.index(filled[-1]) + 1:]:
         carried.pop(j, None)
     return cells
+
+
+def _names_a_unit(label: str, department: str | None, units: dict[str, str], template: Template) -> bool:
+    """A project column's cell that names the department or one of its units (广州市发展和改革委员会（本级）,
+    广州医科大学附属第一医院), not a project (云客服服务外包项目, 物业管理费)."""
+    bare = re.sub(r"[（(][^（()）]*[)）]$|本级$", "", label)
+    if bare in units.values() or (department and bare == department):
+        return True
+    return bare.endswith(template.unit_ends) and not bare.endswith(template.project_ends)
 
 
 def unit_code_of(name: str, units: dict[str, str]) -> str | None:

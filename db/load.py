@@ -249,8 +249,11 @@ def _write_projects(conn: sqlite3.Connection, doc_id: int, parsed: Parsed) -> di
         (row, cells) for row, cells in _project_rows(parsed, "部门预算项目绩效目标汇总表")
         if len(row.cells[0].strip()) >= 10 and row.cells[0].strip().isdigit()
     ]
+    owner = None
     for row, cells in _project_rows(parsed, "项目支出预算表"):
-        facts = [f for f in row.facts if f.project and f.column == "合计"]
+        if any(f.row_kind == "unit" for f in row.facts):
+            owner = row.facts[0].row_label  # 广东 表12: the unit's row above its projects
+        facts = [f for f in row.facts if f.project and canonical("项目支出预算表", f.column) == "amount"]
         if not facts:
             continue
         fact = facts[0]
@@ -259,7 +262,7 @@ def _write_projects(conn: sqlite3.Connection, doc_id: int, parsed: Parsed) -> di
             perf = None
         ids[fact.project] = _insert(conn, "projects", {
             "document_id": doc_id, "name": fact.project, "type": cells.get("类型") or None,
-            "unit_code": fact.unit_code, "unit_name": cells.get("项目单位"), "value": str(fact.value),
+            "unit_code": fact.unit_code, "unit_name": cells.get("项目单位") or owner, "value": str(fact.value),
             "fen": to_fen(fact.value, budget_table.unit), "unit": budget_table.unit, "line": row.line,
             "perf_code": perf[0].cells[0].strip() if perf else None,
             "perf_name": perf[0].cells[1].strip() if perf else None, "perf_line": perf[0].line if perf else None,

@@ -56,6 +56,9 @@ class Template:
     withheld: tuple[re.Pattern, ...] = ()
     families: tuple[Family, ...] = ()
     placeholders: frozenset[str] = frozenset()  # cells that stand for no amount: —, 无
+    project_name: re.Pattern = re.compile("项目名称$")  # the header of the column that names projects
+    unit_ends: tuple[str, ...] = ()  # how the name of a unit printed among projects ends (医院, 中心, 局)
+    project_ends: tuple[str, ...] = ()  # how a project's name ends (项目, 经费, 费)
 
     def table_by_title(self, title: str, department: str = "") -> StandardTable | None:
         """The standard table a printed title names (with or without its bracketed qualifier), or None."""
@@ -173,4 +176,7 @@ def load_template(path: Path = KNOWLEDGE_DIR / "tables.toml", families_dir: Path
         withheld=tuple(re.compile(p) for p in document.get("withheld", ())),
         families=tuple(families),
         placeholders=frozenset(data["rows"].get("placeholders", ())),
+        project_name=re.compile(data["columns"].get("project_name", "项目名称$")),
+        unit_ends=tuple(data["rows"].get("unit_ends", ())),
+        project_ends=tuple(data["rows"].get("project_ends", ())),
     )
