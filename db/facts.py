@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -119,6 +120,8 @@ def grid_facts(path: Path, table: Table, template: Template, unit: str, units: d
     current_unit: str | None = None
     parts = [j for j, p in enumerate(table.columns) if p.rsplit("/", 1)[-1] in template.code_parts]
     carried: dict[int, str] = {}
+    owners: dict[int, str] = {}  # row line -> the unit row printed above it (广东 表12)
+    owner = ""
     for raw in table.rows:
         row = Row(raw.line, raw.cells)
         cells = raw.cells + [""] * (len(table.columns) - len(raw.cells))
@@ -171,13 +174,14 @@ def grid_facts(path: Path, table: Table, template: Template, unit: str, units: d
             if template.is_total(row_label):
                 kind, project = "total", None
             elif project and _names_a_unit(project, table.department, units, template):  # 广东 表12: a unit above its projects
-                kind, project = "unit", None
+                kind, project, owner = "unit", None, project
             elif "unit" in resolved and not ({"func", "econ", "gov_econ"} & resolved.keys()):
                 kind, project = "unit", None
                 current_unit = resolved["unit"]
                 units.setdefault(current_unit, row_label)
             else:
                 kind = "item"
+                owners[raw.line] = owner
             unit_code = resolved.get("unit") or current_unit
             if unit_column is not None:
                 unit_code = unit_code_of(cells[unit_column].strip(), units) or unit_code
@@ -190,7 +194,17 @@ def grid_facts(path: Path, table: Table, template: Template, unit: str, units: d
                     gov_econ_code=resolved.get("gov_econ"), unit_code=unit_code, project=project,
                 ))
         rows.append(row)
+    _name_twins(rows, owners)
     return rows
+
+
+def _name_twins(rows: list[Row], owners: dict[int, str]) -> None:
+    """A project name several units print (医疗业务支出 under each hospital) is named with its unit."""
+    names = Counter(next((f.project for f in row.facts if f.project), None) for row in rows)
+    for row in rows:
+        for fact in row.facts:
+            if fact.project and names[fact.project] > 1 and owners.get(row.line):
+                fact.project = fact.row_label = fact.label = f"{fact.project}（{owners[row.line]}）"
 
 
 def _carry_code_parts(cells: list[str], parts: list[int], carried: dict[int, str]) -> list[str]:
