@@ -324,6 +324,11 @@ class Composer(Computations, Listings, TextAnswers, Across):
     def change_answer(self) -> Answer:
         """How a figure changed against last year, as the narrative states it."""
         subject = "、".join(m.entity.name for m in self.q.mentions if m.entity.kind != "unit")
+        named = [m for m in self.q.mentions if m.entity.kind != "unit"]
+        whole = not named and (not self.q.words or self.q.words in self.c.lexicon.phrases.whole_budget)
+        stated = self._stated_change() if named or whole else None
+        if stated is not None and stated[1] is not None:  # the clause that states this figure's own change
+            return self.stated_change_answer(named[-1].entity.name if named else "预算", *stated)
         found = self.sentence_answer()
         stated = self._stated_change() if found is None else None  # the narrative's figure and its 比上年增加 …
         if stated is not None:

@@ -19,6 +19,7 @@ from bot.render import show
 from db.money import convert
 
 MONEY = ("万元", "元", "亿元")
+TOTAL_WORDS = ("收入总计", "支出总计", "收入预算", "支出预算", "收支预算总计")  # how the narrative names the budget's totals
 SENTENCE_CUTOFF = 70
 LABEL_CUTOFF = 66  # rapidfuzz partial ratio: the asked words must (mostly) be what names the number
 SECTION_CUTOFF = 90
@@ -156,7 +157,7 @@ class TextAnswers:
         previous = self.c.year - 1
         terms = terms or {t for m in self.q.mentions for t in (*m.entity.aliases, norm(m.entity.name), norm(m.text)) if len(t) >= 2}
         if not terms and (not self.q.words or self.q.words in self.c.lexicon.phrases.whole_budget):
-            terms = {norm("收入总计"), norm("支出总计")}  # 2023年预算是多少: the budget's totals
+            terms = {norm(t) for t in TOTAL_WORDS}  # 2023年预算是多少: the budget's totals
         terms = terms or ({self.q.words} if len(self.q.words) >= 2 else set())
         paragraphs = self.c.sections_by_line
         for line, facts in self.c.narrative_by_line.items():
@@ -173,6 +174,23 @@ class TextAnswers:
             if (delta is not None or unchanged) and line in paragraphs:
                 return current, delta, paragraphs[line]["heading"] or paragraphs[line]["part"], line
         return None
+
+    def stated_change_answer(self, name: str, current, delta, heading: str, line: int) -> Answer:
+        """公务接待费 11.26 万元，比上年减少 100.89 万元: the figure and its change as the narrative states them."""
+        cite = f"情况说明：{heading}"
+        self.citations.append(Citation(self.c.source, cite, current["label"], line))
+        self.figures += [Figure(current["value"], current["unit"], cite, current["label"], None, None, line),
+                         Figure(delta["value"], delta["unit"], cite, delta["label"], None, None, line)]
+        word = "减少" if prose.is_decrease(delta["label"]) else "增加"
+        facts = self.c.narrative_by_line.get(line, [])
+        later = facts[facts.index(delta) + 1:] if delta in facts else []
+        rate = next((f for f in later[:2] if f["unit"] == "%" and prose.is_delta(f["label"])), None)
+        said = ""
+        if rate is not None:
+            self.figures.append(Figure(rate["value"], "%", cite, rate["label"], None, None, line))
+            said = f"，{'下降' if prose.is_decrease(rate['label']) else '增长'} {rate['value']}%"
+        return self.answer(f"{self.c.year}年{name} {show(Decimal(current['value']))} {current['unit']}，"
+                           f"比上年{word} {show(Decimal(delta['value']))} {delta['unit']}{said}（据公开文件“{heading}”）。")
 
     def rate_check(self) -> Answer | None:
         """Whether a growth rate the question states (41.17%对不对) follows from the narrative's own figures:
