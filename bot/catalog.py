@@ -301,6 +301,17 @@ class Catalog:
         column = AMOUNT if table == ECON_TABLE else "basic"
         return self.select(table, column, econ_code=code, row_kind="item")
 
+    def econ_elsewhere(self, code: str, prefer: str = "") -> list[Cell]:
+        """An economic item where no 支出经济分类汇总表 holds it (广东 prints it in the 基本支出 and 项目支出
+        tables by 经济分类): the first table holding it, one whose name has `prefer` first."""
+        tables = sorted(self.tables, key=lambda name: (prefer not in name if prefer else False, self.tables[name]["position"]))
+        for table in tables:
+            for column in (AMOUNT, "basic"):
+                cells = self.select(table, column, econ_code=code, row_kind="item")
+                if cells:
+                    return cells
+        return []
+
     def project(self, name: str) -> list[Cell]:
         return self.select(PROJECT_TABLE, AMOUNT, project=name)
 

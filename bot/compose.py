@@ -107,7 +107,9 @@ class Composer(Computations, Listings, TextAnswers, Across):
             row = self.c.project_row(entity.name)
             return self.c.project(entity.name) if row and row["unit_code"] == unit.code else []
         if entity.kind == "measure":
-            return self.c.measure(self.c.lexicon.measures[entity.name], unit.code if unit else None)
+            cells = self.c.measure(self.c.lexicon.measures[entity.name], unit.code if unit else None)
+            twin = self.c.find("econ", entity.name) if not cells and unit is None else None
+            return self.c.econ_elsewhere(twin.code) if twin is not None else cells  # 工资福利支出 as 广东 prints it: [301] row
         if entity.kind == "unit":
             return self.c.measure(self.c.lexicon.measures["收支总计"], None if entity is getattr(self.c, "department_entity", None) else entity.code)
         if entity.kind == "project":
@@ -115,7 +117,11 @@ class Composer(Computations, Listings, TextAnswers, Across):
         if entity.kind == "func":
             return self.c.func(entity.code)
         if entity.kind == "econ":
-            return self.c.econ(entity.code, self.q.table or ECON_TABLE)
+            cells = self.c.econ(entity.code, self.q.table or ECON_TABLE)
+            if cells or self.q.table:
+                return cells
+            said = {m.entity.name for m in self.q.mentions if m.entity.kind == "measure"}
+            return self.c.econ_elsewhere(entity.code, "项目" if "项目支出" in said else "基本" if "基本支出" in said else "")
         if entity.kind == "class":  # 302 商品和服务支出类: every row under the 类, in the table pointed at or its own
             table = self.q.table or (FUNC_TABLE if class_field(entity.code) == "func_code" else ECON_TABLE)
             return self.c.row_column(entity, table, AMOUNT)

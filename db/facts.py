@@ -134,10 +134,11 @@ def grid_facts(path: Path, table: Table, template: Template, unit: str, units: d
                 if not cell or j in amounts:
                     continue
                 inline = _INLINE_CODE.match(cell)
-                if inline:
-                    kind = "econ" if inline.group(1).startswith("3") else "func"
+                if inline:  # [30101]基本工资: the code and its name in one cell (广东)
+                    kind = _SCHEME_OF.get(inline.group(1)[:1], "func")
                     codes[kind] = codes.get(kind, "") + inline.group(1)
                     texts.append((j, inline.group(2).strip()))
+                    row.subjects.setdefault((kind, inline.group(1)), strip_numbering(inline.group(2)))
                 elif (roles[j] != "other" and cell.isdigit()) or _is_code(cell):
                     kind = roles[j] if roles[j] != "other" else "unit"
                     if (kind == "func" and "科目" in table.columns[j] and j not in parts and len(cell) >= 3
