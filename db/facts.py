@@ -102,10 +102,26 @@ def _amount_columns(path: Path, table: Table, roles: list[str], template: Templa
     return columns
 
 
+def _by_name_column(roles: list[str], columns: list[str]) -> list[str]:
+    """Code columns headed only 科目编码/类 take the scheme of the name column after them (烟台 prints
+    部门 and 政府 经济分类 side by side: 类 款 部门…科目名称 类 款 政府…科目名称)."""
+    out = list(roles)
+    for j, role in enumerate(roles):
+        if role != "func" or "经济" in columns[j]:
+            continue
+        name = next((p for p in columns[j + 1:] if "名称" in p), "")
+        if "经济" in name:
+            out[j] = "gov_econ" if "政府" in name else "econ"
+    return out
+
+
 def _split_code(kind: str, value: str) -> tuple[str, str]:
-    """Which scheme a code belongs to: class codes start with their scheme's digit, else it is a unit."""
+    """Which scheme a code belongs to: class codes start with their scheme's digit; a classification
+    column's code of another scheme's shape (3xx in an unlabelled 经济 column) is that scheme's; else a unit."""
     if kind != "unit" and value.startswith(_CODE_PREFIX[kind]):
         return kind, value
+    if kind != "unit" and len(value) in (3, 5, 7) and value[:1] in _SCHEME_OF:
+        return _SCHEME_OF[value[:1]], value
     return "unit", value
 
 
@@ -113,7 +129,7 @@ def grid_facts(path: Path, table: Table, template: Template, unit: str, units: d
     """Facts of a grid or two-sided table, one per non-empty amount cell.
 
     `units` (code -> name) collects the organisational units met on the way."""
-    roles = [column_role(p, template) for p in table.columns]
+    roles = _by_name_column([column_role(p, template) for p in table.columns], table.columns)
     amounts = set(_amount_columns(path, table, roles, template))
     sides = _sides(table.columns) if table.standard.layout == "two_sided" else [(None, range(len(table.columns)))]
     rows = []
@@ -247,6 +263,12 @@ def _sides(columns: list[str]) -> list[tuple[str, range]]:
     start = 0
     for j in range(1, len(columns) + 1):
         if j == len(columns) or columns[j].split("/")[0] != columns[start].split("/")[0]:
-            spans.append((columns[start].split("/")[0], range(start, j)))
+            spans.append((_side_name(columns[start].split("/")[0]), range(start, j)))
             start = j
     return spans
+
+
+def _side_name(head: str) -> str:
+    """收入 or 支出, however the side is headed (本年收入, 财政拨款收入, 收 入)."""
+    head = head.replace(" ", "")
+    return "收入" if head.endswith("收入") else "支出" if head.endswith("支出") else head
