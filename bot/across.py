@@ -117,8 +117,14 @@ class Across:
         self.count(len(having), "个", None, f"{label}不为 0 的部门")
         lines = "\n".join(f"· {r[0]}：{r[2]}" for r in having)
         unlisted = len(self.docs) - len(rows)
-        return self.cross_footer(self.say("departments.having", n=len(rows), label=label, k=len(having), lines=lines or "（无）",
-                                          zero="、".join(without) or "无", unlisted=f"另有 {unlisted} 份文件没有这项数字。" if unlisted else ""))
+        text = self.say("departments.having", n=len(rows), label=label, k=len(having), lines=lines or "（无）",
+                        zero="、".join(without) or "无", unlisted=f"另有 {unlisted} 份文件没有这项数字。" if unlisted else "")
+        if self.q.order.total and having:  # …有哪几个，合计多少
+            unit = self.unit or "万元"
+            total = sum((r[1] for r in having), Decimal(0))
+            self.figures.append(computed(total, unit, " + ".join(show(r[1]) for r in having)))
+            text += "\n" + self.say("value.total_line", total=show(total), unit=unit)
+        return self.cross_footer(text)
 
     def departments_sum_answer(self) -> Answer:
         rows = self.departments()

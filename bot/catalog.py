@@ -113,6 +113,7 @@ class Catalog:
         city = self.department[: len(self.department) - len(local)]
         self.department_names = {self.department, local} | {u["name"] for u in self.units} | {
             t["department"] for t in self.tables.values() if t["department"]}
+        city = doc["city"] or city  # 中国共产党广州市委员会宣传部 is of 广州市 too
         self.city_names = {city, city[:-1]} if len(city) >= 3 else set()  # 南阳市 names every department of the city
         self.said_shorter = _said_shorter({self.department, local}, lexicon.org_shorten)
 

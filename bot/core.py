@@ -62,8 +62,11 @@ class Assistant:
         self.by_source = {c.source: c for c in self.catalogs}
         self.names = NameIndex(self.catalogs, lexicon.org_ends, lexicon.org_across, lexicon.org_particles)
         check_knowledge(lexicon, [])  # references to nothing stop the start; unmatched synonyms warn when indexed
-        # names and years of every loaded document: a question naming another of them is in scope
-        self.loaded = frozenset().union(*(c.department_names | {str(c.year)} for c in self.catalogs)) if len(self.catalogs) > 1 else frozenset()
+        # names of every loaded document: a question naming another of them is in scope; years count per department
+        self.loaded = frozenset().union(*(c.department_names for c in self.catalogs)) if len(self.catalogs) > 1 else frozenset()
+        self.years: dict[str, frozenset[str]] = {}
+        for c in self.catalogs:
+            self.years[c.department] = self.years.get(c.department, frozenset()) | {str(c.year)}
         self.tokenizer = build_tokenizer(self._vocabulary(cache_dir), cache_dir)
         self._understood: OrderedDict[tuple[int, str], Parse] = OrderedDict()
         self._normal: OrderedDict[str, Normalized] = OrderedDict()
@@ -264,7 +267,8 @@ class Assistant:
         if cached is not None:
             self._understood.move_to_end(key)
             return cached
-        parse = understand(normalized, catalog, self.lexicon, segment(self.tokenizer, normalized.text), self.loaded)
+        loaded = self.loaded | self.years[catalog.department]  # 西安宣传部2026年: only its 2021 is loaded
+        parse = understand(normalized, catalog, self.lexicon, segment(self.tokenizer, normalized.text), loaded)
         self._understood[key] = parse
         if len(self._understood) > UNDERSTOOD_CACHE:
             self._understood.popitem(last=False)

@@ -68,6 +68,20 @@ def _named(text: str, catalogs: list[Catalog], index: NameIndex | None) -> tuple
     return kept, ambiguous
 
 
+def _same_city(spans: list[tuple[int, int, Catalog]]) -> list[tuple[int, int, Catalog]]:
+    """统计局、气象局、信访局三家: a name several cities' departments share means the one in the city of
+    the names that are not shared."""
+    by_place: dict[tuple[int, int], list[Catalog]] = {}
+    for s, e, c in spans:
+        by_place.setdefault((s, e), []).append(c)
+    sure = [cs[0].doc["city"] for cs in by_place.values() if len({c.department for c in cs}) == 1]
+    if not sure:
+        return spans
+    city = max(set(sure), key=sure.count)
+    return [(s, e, c) for s, e, c in spans
+            if len({d.department for d in by_place[(s, e)]}) == 1 or c.doc["city"] == city]
+
+
 def _other_city(text: str, start: int, catalog: Catalog) -> bool:
     """The text names another city right before (or at the start of) a department's name."""
     city = _CITY_BEFORE.search(text[:start + (text[start:start + 1] in "市县区")])
@@ -173,6 +187,7 @@ def resolve(text: str, years: list[int], catalogs: list[Catalog], current: int |
     places = {(s, e) for s, e, _ in spans}
     if len(places) == 1 and len({c.department for _, _, c in spans}) > 1:  # 审计局 with 苏州's and 烟台's loaded
         return Scope(None, candidates=tuple(_latest([c for _, _, c in spans])))
+    spans = _same_city(spans)
     units = {u["name"] for c in catalogs for u in c.units if not (u["is_department"] or u["is_own"])}
     said = tuple(sorted({(s, e) for s, e, _ in spans if text[s:e] not in units}))  # a unit's name is linked as the unit
     return replace(_scope(text, years, catalogs, current, spans, in_city, index), said=said)
