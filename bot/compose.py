@@ -332,7 +332,7 @@ class Composer(Computations, Listings, TextAnswers, Across):
         subject = "、".join(m.entity.name for m in self.q.mentions if m.entity.kind != "unit")
         named = [m for m in self.q.mentions if m.entity.kind != "unit"]
         whole = not named and (not self.q.words or self.q.words in self.c.lexicon.phrases.whole_budget)
-        stated = self._stated_change() if named or whole else None
+        stated = self._stated_change() if len({m.entity.name for m in named}) == 1 or whole else None
         if stated is not None and stated[1] is not None:  # the clause that states this figure's own change
             return self.stated_change_answer(named[-1].entity.name if named else "预算", *stated)
         found = self.sentence_answer()

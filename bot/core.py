@@ -30,6 +30,7 @@ from bot.segment import build_tokenizer, segment
 from bot.sessions import MemorySessionStore, SessionStore, SqliteSessionStore
 from bot.understand import Parse, understand
 from bot.validate import check_knowledge
+from db.load import SCHEMA_VERSION
 
 log = logging.getLogger(__name__)
 _CLAUSE_END = re.compile(r"(?<=[？?；;！!。，,])")
@@ -76,7 +77,7 @@ class Assistant:
         so the words are kept in the cache, keyed by what was loaded and by the lexicon: a new process
         then indexes only the documents its questions read. Knowledge is checked when they are built."""
         key = hashlib.sha256(json.dumps([
-            [c.doc["sha256"] for c in self.catalogs], sorted(self.lexicon.synonyms.items()),
+            SCHEMA_VERSION, [c.doc["sha256"] for c in self.catalogs], sorted(self.lexicon.synonyms.items()),
             sorted(self.lexicon.typos.items()), sorted(self.lexicon.measures), sorted(self.lexicon.org_shorten.items()),
         ], ensure_ascii=False).encode("utf-8")).hexdigest()[:16]
         path = cache_dir / f"vocabulary-{key}.txt"

@@ -13,9 +13,9 @@ from dataclasses import dataclass, replace
 from bot.catalog import Catalog, shortens
 
 _HAN = re.compile(r"[\u4e00-\u9fa5]{2,}")
+_NOT_A_NAME = "本我你您这那该全各其此某贵"  # 本局, 你们局, 这个局: no name
 _CITY_BEFORE = re.compile(r"([\u4e00-\u9fa5]{2,3}[市县区])$")
 MAX_NAME = 16  # characters of a department's name as people type it
-_ACROSS = re.compile(r"哪个部门|哪些部门|哪个局|哪家单位|各部门|各个部门|各局|部门之间|所有部门|全市各")
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class NameIndex:
     def __init__(self, catalogs: list[Catalog], ends: tuple[str, ...], across: re.Pattern | None = None,
                  particles: tuple[str, ...] = ()) -> None:
         self.ends = frozenset(ends)
-        self.across = across or _ACROSS
+        self.across = across or re.compile(r"(?!)")  # no across words: never across
         self.particles = particles
         self.unknown_ends = tuple(e for e in ("局", "委员会", "厅", "办公室") if e[-1] in self.ends)
         self.by_end: dict[str, list[tuple[str, Catalog]]] = {}
@@ -85,22 +85,26 @@ def _same_city(spans: list[tuple[int, int, Catalog]]) -> list[tuple[int, int, Ca
 def _other_city(text: str, start: int, catalog: Catalog) -> bool:
     """The text names another city right before (or at the start of) a department's name."""
     city = _CITY_BEFORE.search(text[:start + (text[start:start + 1] in "市县区")])
+    if city and city.group(1)[0] in _NOT_A_NAME:
+        return False  # 本市, 我市, 全市
     return bool(city) and bool(catalog.city_names) and city.group(1) not in catalog.city_names and not any(
         city.group(1).endswith(n) for n in catalog.city_names)
 
 
-def unknown_department(text: str, spans, index: NameIndex | None) -> str | None:
-    """A department the text names that is not loaded (广州市教育局, 机关事务管理局): said so, never another's figures."""
+def unknown_department(text: str, index: NameIndex | None) -> str | None:
+    """A department the text names that is not loaded (广州市教育局, 机关事务管理局): said so, never another's
+    figures. Only at the start of a phrase, never 本局, 你们局, 全局 or 2024年全局."""
     if index is None:
         return None
     for run in _HAN.finditer(text):
+        if run.start() > 0 and text[run.start() - 1].isdigit():
+            continue  # 2024年全局…: a year, not a name
         for end in range(run.start() + 3, run.end() + 1):
             body = text[run.start():end]
-            if not body.endswith(index.unknown_ends) or any(s < end and run.start() < e for s, e, _ in spans):
-                continue
             for particle in index.particles:
                 body = body.removeprefix(particle)
-            if len(body) >= 3 and not index.fits(body):
+            if (body.endswith(index.unknown_ends) and len(body) >= 3 and body[0] not in _NOT_A_NAME
+                    and not body.startswith(("本市", "我市", "全市")) and not index.fits(body)):
                 return body
     return None
 
@@ -180,8 +184,8 @@ def resolve(text: str, years: list[int], catalogs: list[Catalog], current: int |
     spans, ambiguous = _named(text, catalogs, index)  # a department named in full counts whatever city the text also names
     if not spans and ambiguous:
         return Scope(None, candidates=tuple(_latest(ambiguous)))
-    if not spans and len(catalogs) > 1:
-        unknown = unknown_department(text, spans, index)
+    if not spans and len(catalogs) > 1 and current is None:
+        unknown = unknown_department(text, index)
         if unknown:
             return Scope(None, unknown=unknown)
     places = {(s, e) for s, e, _ in spans}
@@ -205,8 +209,7 @@ def _scope(text: str, years: list[int], catalogs: list[Catalog], current: int | 
     pair = _two_years(pool, years)
     if pair is not None:  # 2024年比2023年增长多少
         return pair
-    across = index.across if index is not None else _ACROSS
-    if not departments and across.search(text) and len({c.department for c in pool}) >= 2:
+    if not departments and index is not None and index.across.search(text) and len({c.department for c in pool}) >= 2:
         everyone = _latest(pool)  # 哪个部门三公经费最多
         return Scope(everyone[0], tuple(everyone))
     return _one(pool, years, current)

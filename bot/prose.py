@@ -19,6 +19,11 @@ _TOTAL_COUNT = re.compile(r"共有|共计|合计|总数|总量")
 _LISTING = re.compile(r"包括[:：]?(.+?)(?:等[^、,，;；。]*)?[。;；]?$")
 
 
+def names_another_year(label: str, year: int) -> bool:
+    """A narrative label that names a year other than the document's (2025年公务接待费预算)."""
+    return any(int(y) != year for y in re.findall(r"((?:19|20)\d{2})年", label))
+
+
 def states_change(text: str) -> bool:
     """Whether a sentence or label speaks of a change against another year."""
     return bool(_CHANGE.search(text))

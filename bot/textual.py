@@ -246,8 +246,10 @@ class TextAnswers:
         best = None
         for fact in self.c.narrative:
             label = norm(fact["label"])
-            if fact["unit"] not in MONEY or prose.CHANGE.search(label):
+            if fact["unit"] not in MONEY or prose.CHANGE.search(label) or fact["compared_year"]:
                 continue
+            if prose.names_another_year(label, self.c.year):
+                continue  # 2025年公务接待费预算98万元 is not this year's
             core = prose.LABEL_TAIL.sub("", label)
             size = max((len(n) for n in names if core.endswith(n)), default=0)
             if size and (best is None or size > best[0]):

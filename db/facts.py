@@ -90,6 +90,7 @@ def _amount_columns(path: Path, table: Table, roles: list[str], template: Templa
         if role != "other":
             continue
         cells = [(r.line, r.cells[j].strip()) for r in table.rows if j < len(r.cells) and r.cells[j].strip()]
+        cells = [(line, c) for line, c in cells if c not in template.placeholders]
         amounts = [c for _, c in cells if is_amount(c)]
         # amounts print decimals or thousands separators; a table in 元 may print whole numbers only
         looks_money = table.unit == "元" or any("." in c or "," in c for c in amounts)
@@ -190,7 +191,8 @@ def grid_facts(path: Path, table: Table, template: Template, unit: str, units: d
                 project = row_label
             if template.is_total(row_label):
                 kind, project = "total", None
-            elif project and _names_a_unit(project, table.department, units, template):  # 广东 表12: a unit above its projects
+            elif project and project_column is not None and template.project_and_unit.search(table.columns[project_column]) and _names_a_unit(
+                    project, table.department, units, template):  # 广东 表12: a unit above its projects
                 kind, project, owner = "unit", None, project
             elif "unit" in resolved and not ({"func", "econ", "gov_econ"} & resolved.keys()):
                 kind, project = "unit", None

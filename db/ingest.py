@@ -7,12 +7,14 @@ be read is reported and the others load (unless `strict`); an unchanged file is 
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import sqlite3
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,6 +77,8 @@ def _parse(path: Path) -> tuple[Path, Parsed | None, tuple[int | None, str] | No
         return path, None, (error.line, error.message)
     except OSError as error:
         return path, None, (None, f"无法读取文件（{error.strerror or error}）")
+    except Exception as error:  # a reader's own failure on one odd file must not stop the folder
+        return path, None, (None, f"读取时出错（{type(error).__name__}），已跳过这份文件")
 
 
 def _parsed_outcome(parsed: Parsed) -> Outcome:
@@ -107,12 +111,20 @@ def ingest(db_path: Path, paths: list[Path], *, replace_all: bool = False, stric
            origin: str = "user", workers: int | None = None, progress: bool = False) -> Report:
     """Load `paths` (files or folders) into the database at `db_path`; returns what happened to each file.
 
-    With `replace_all` the database is rebuilt from these documents alone; a user's first load
-    replaces the bundled sample. With `strict` any failed document or skipped table raises
-    LoadError and the database is left as it was."""
+    With `replace_all` the database is rebuilt from these documents alone; a user's first load that
+    loads anything replaces the bundled sample. With `strict` any failed document or skipped table
+    raises LoadError and the database is left as it was; a load where nothing loads leaves it too."""
     files = collect(paths)
-    fresh = replace_all or not current_schema(db_path) or (origin == "user" and not has_user_documents(db_path))
-    loaded = {} if fresh else _loaded(db_path)
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(db_path):  # what is loaded is read under the lock, so two loads never undo each other
+        fresh = replace_all or not current_schema(db_path) or (origin == "user" and not has_user_documents(db_path))
+        outcomes, todo = _unchanged(db_path, files, {} if fresh else _loaded(db_path), strict)
+        _load_into(db_path, todo, outcomes, fresh, replace_all, strict, origin, workers, progress)
+    return Report([outcomes[p] for p in files])
+
+
+def _unchanged(db_path: Path, files: list[Path], loaded: dict, strict: bool) -> tuple[dict[Path, Outcome], list[Path]]:
+    """Files whose content (and sidecar) is already loaded, as outcomes; the rest to read."""
     outcomes: dict[Path, Outcome] = {}
     todo = []
     for path in files:
@@ -124,7 +136,23 @@ def ingest(db_path: Path, paths: list[Path], *, replace_all: bool = False, stric
                 raise LoadError(path, line, f"“{title}”无法读取：{reason}")
         else:
             todo.append(path)
-    db_path.parent.mkdir(parents=True, exist_ok=True)
+    return outcomes, todo
+
+
+@contextmanager
+def _locked(db_path: Path):
+    """One load at a time per database: a second waits for the first to finish."""
+    with open(db_path.with_name(db_path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _load_into(db_path: Path, todo: list[Path], outcomes: dict[Path, Outcome], fresh: bool, replace_all: bool,
+               strict: bool, origin: str, workers, progress: bool) -> None:
+    """Parse `todo` and write it into a copy of the database, then put the copy in its place."""
     fd, tmp_name = tempfile.mkstemp(prefix=db_path.name + ".", suffix=".tmp", dir=db_path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
@@ -141,11 +169,17 @@ def ingest(db_path: Path, paths: list[Path], *, replace_all: bool = False, stric
                 _write_all(conn, todo, outcomes, origin, workers, progress, strict)
         finally:
             conn.close()
-        if fresh or any(o.status == "loaded" for o in outcomes.values()):
+        if replace_all or any(o.status == "loaded" for o in outcomes.values()):  # a failed load leaves the file as it was
+            os.chmod(tmp, db_path.stat().st_mode & 0o777 if db_path.exists() else 0o666 & ~_umask())
             os.replace(tmp, db_path)
     finally:
         tmp.unlink(missing_ok=True)
-    return Report([outcomes[p] for p in files])
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _write_all(conn, todo: list[Path], outcomes: dict[Path, Outcome], origin: str, workers, progress: bool, strict: bool) -> None:

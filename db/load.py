@@ -11,6 +11,7 @@ import re
 import sqlite3
 import tomllib
 from dataclasses import dataclass, field
+from functools import cache
 from decimal import Decimal
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from db.facts import Row, grid_facts, table_unit
 from db.money import convert, to_fen
 from db.narrative import NarrativeFact, narrative_facts
 from db.errors import LoadError
+from db.paths import KNOWLEDGE_DIR
 from db.pdf import read_pdf
 from db.performance import FormData, Group, indicator_groups, link_groups, parse_form
 from db.reader import decode, read_blocks
@@ -50,9 +52,20 @@ class Parsed:
     meta: dict = field(default_factory=dict)  # from a sidecar file: url, published, department …
 
 
+@cache
+def knowledge_digest() -> bytes:
+    """What reading depends on besides the file: the template, its families and the schema version."""
+    digest = hashlib.sha256(str(SCHEMA_VERSION).encode())
+    for toml in sorted(KNOWLEDGE_DIR.glob("*.toml")) + sorted((KNOWLEDGE_DIR / "families").glob("*.toml")):
+        digest.update(toml.read_bytes())
+    return digest.digest()
+
+
 def content_hash(path: Path, data: bytes | None = None) -> str:
-    """The hash a load is cached by: the file and its sidecar, so that editing either reloads it."""
+    """The hash a load is cached by: the file, its sidecar and the knowledge it is read with, so that
+    editing any of them reads it again."""
     digest = hashlib.sha256(path.read_bytes() if data is None else data)
+    digest.update(knowledge_digest())
     side = path.with_suffix(".toml")
     if side != path and side.is_file():
         digest.update(side.read_bytes())
@@ -68,7 +81,14 @@ def sidecar(path: Path) -> dict:
         data = tomllib.loads(side.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise LoadError(side, None, f"附注文件格式不对：{exc}") from None
-    return {k: data[k] for k in ("department", "year", "kind", "scope", "url", "published", "synonyms") if k in data}
+    meta = {k: data[k] for k in ("department", "year", "kind", "scope", "url", "published", "synonyms") if k in data}
+    if "year" in meta and not (isinstance(meta["year"], int) and 1900 < meta["year"] < 2200):
+        raise LoadError(side, None, f"附注文件的 year 应为四位数字年份（如 2026），却是“{meta['year']}”")
+    if not all(isinstance(meta.get(k, ""), str) for k in ("department", "kind", "scope", "url")):
+        raise LoadError(side, None, "附注文件的 department、kind、scope、url 应为文字")
+    if not isinstance(meta.get("synonyms", {}), dict):
+        raise LoadError(side, None, "附注文件的 [synonyms] 应为“名称 = [叫法…]”")
+    return meta
 
 
 def read_document(path: Path, data: bytes) -> tuple[list, list[int], int | None, int]:
@@ -174,8 +194,8 @@ def write_document(conn: sqlite3.Connection, parsed: Parsed, origin: str = "user
         by_row = row_canonical(name, [f.row_label for row in rows for f in row.facts])
         for position, row in enumerate(rows, start=1):
             row_id = _insert(conn, "rows", {"table_id": table_ids[index], "position": position, "line": row.line, "cells": _json(row.cells)})
-            for key, name in row.subjects.items():
-                subjects.setdefault(key, name)
+            for key, subject in row.subjects.items():
+                subjects.setdefault(key, subject)
             for fact in row.facts:
                 _insert(conn, "facts", {
                     "document_id": doc_id, "table_id": table_ids[index], "row_id": row_id, "line": fact.line,

@@ -13,6 +13,7 @@ _CLAUSE = re.compile(r"(?:[^，,。；;：:、]|(?<=\d),(?=\d{3}))+")
 _NUMBER = re.compile(r"(?<![\d.])(\d[\d,]*(?:\.\d+)?)\s*(万元|亿元|元|%|个|辆|台（套）|台\(套\)|台|项|人|次|家)")
 _YEAR_REF = re.compile(r"(?:19|20)\d{2}\s*年")
 _TOPIC = re.compile(r"^[(（]?[一二三四五六七八九十\d]*[)）、.]?\s*(?P<topic>[^\d，,。；;：:]{2,15})[。：:]?$")  # "（二）公务接待费。"
+_NOT_TOPIC = re.compile(r"是|原因|如下|其中|具体|情况|说明|主要|用于")
 _BARE = re.compile(r"^((?:19|20)\d{2}年度?)?(预算数?|安排|为|是|共|年初预算数?)*$")  # a label naming nothing: 2026年预算数
 
 
@@ -38,7 +39,7 @@ def narrative_facts(sections: list[Section], year: int) -> list[NarrativeFact]:
         topic = ""
         for sentence in re.split(r"(?<=[。；;])", text):
             heading = _TOPIC.match(sentence.strip())
-            if heading:  # a sentence that only names what the next ones state
+            if heading and not _NOT_TOPIC.search(heading.group("topic")):  # a sentence that only names what the next states
                 topic = heading.group("topic")
                 continue
             compared = None

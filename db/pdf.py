@@ -10,6 +10,7 @@ it stands on. Page numbers, running heads and 目录 pages are dropped.
 from __future__ import annotations
 
 import bisect
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from db.reader import Block, Grid, GridRow, Heading, Paragraph
 
 MAX_PAGES = 400
 MIN_CHARS_PER_PAGE = 20  # fewer on average: a scan without a text layer
+_CAPTION = re.compile(r"单位[:：]|部门[:：]|名称[:：]|表$")  # a table's caption repeats on every page, yet is no running head
 _SPACED = re.compile(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")
 _CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 _PAGE_NUMBER = re.compile(r"^[-—–－~\s]*(第\s*)?[\d一二三四五六七八九十]*\s*(页)?[-—–－~\s]*$")
@@ -174,6 +176,7 @@ class _Reading:
         previous = self.open_line
         continues = (
             self.open is not None and previous is not None and not heading_level
+            and not _CAPTION.search(text) and not _CAPTION.search(previous.text)  # a title and its 单位 line stand apart
             and line.x0 <= left + line.size * 1.2  # not indented
             and previous.x0 <= left + previous.size * 3  # the previous line is body text, not a centred title
             and (previous.x1 >= right - previous.size * 2.5
@@ -207,7 +210,7 @@ def read_pdf(path: Path, data: bytes) -> tuple[list[Block], list[int]]:
 
     reading = _Reading()
     try:
-        with pdfplumber.open(path) as pdf:
+        with pdfplumber.open(io.BytesIO(data)) as pdf:
             if len(pdf.pages) > MAX_PAGES:
                 raise LoadError(path, None, f"PDF 有 {len(pdf.pages)} 页，超过上限 {MAX_PAGES} 页：这不像一份部门预算公开文件")
             total_chars, pages, widths = 0, [], []
@@ -235,12 +238,12 @@ def _page_events(page, chars: list[_Char]) -> list[tuple[float, int, object]]:
     """(position, kind, item) on one page in reading order: kind 0 a table's rows, 1 a line of text."""
     tables, grids, used = [], [], set()
     for table in sorted(page.find_tables(), key=lambda t: (t.bbox[1], t.bbox[0])):
-        taken: set[int] = set()
+        taken = set(used)  # characters of an earlier table on the page are not read again
         rows = _table_grid(table, chars, taken)
         if sum(1 for row in rows if sum(1 for c in row if c) >= 2) >= 2:  # else a box drawn round text
             tables.append(table)
             grids.append((table.bbox[1], rows))
-            used |= taken
+            used = taken
     inside = {i for i, c in enumerate(chars) for t in tables
               if t.bbox[0] - 1 <= (c.x0 + c.x1) / 2 <= t.bbox[2] + 1 and t.bbox[1] - 1 <= c.middle <= t.bbox[3] + 1}
     lines = _lines([c for i, c in enumerate(chars) if i not in used and i not in inside])
@@ -292,6 +295,6 @@ def _emit(pages: list[list[tuple[float, int, object]]], widths: list[float], rea
                 reading.grid(item, number)
                 continue
             key = re.sub(r"\d+", "#", item.text.replace(" ", ""))
-            if key not in heads or key not in seen:
+            if key not in heads or key not in seen or _CAPTION.search(item.text):
                 reading.line(item, number, left, right)
             seen.add(key)

@@ -285,7 +285,7 @@ def recognise(path: Path, blocks: list[Block], template: Template, known: dict |
     glossary: list[tuple[str, str, int]] = []
     part, heading = "", ""
     in_toc = in_annex = False
-    texts = _joined_titles(blocks, template, department)
+    texts = _joined_titles(blocks)
     for block in blocks:
         if isinstance(block, Grid):
             if in_annex or builder.pending is not None:
@@ -361,7 +361,7 @@ def _says_tables_attached(blocks: list[Block]) -> bool:
     return any(not isinstance(b, Grid) and re.match(r"^(?:见)?附件[:：].*报表", b.text.replace(" ", "")) for b in blocks)
 
 
-def _joined_titles(blocks: list[Block], template: Template, department: str) -> dict[int, str | None]:
+def _joined_titles(blocks: list[Block]) -> dict[int, str | None]:
     """Titles wrapped over two lines ("…支出明细表（按支出功能分类科" + "目-不含上年结转）") joined on the first line."""
     joined: dict[int, str | None] = {}
     for first, second in zip(blocks, blocks[1:]):

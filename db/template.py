@@ -57,6 +57,7 @@ class Template:
     families: tuple[Family, ...] = ()
     placeholders: frozenset[str] = frozenset()  # cells that stand for no amount: —, 无
     project_name: re.Pattern = re.compile("项目名称$")  # the header of the column that names projects
+    project_and_unit: re.Pattern = re.compile("^支出项目类别")  # a column naming units and, under them, projects
     unit_ends: tuple[str, ...] = ()  # how the name of a unit printed among projects ends (医院, 中心, 局)
     project_ends: tuple[str, ...] = ()  # how a project's name ends (项目, 经费, 费)
 
@@ -178,5 +179,6 @@ def load_template(path: Path = KNOWLEDGE_DIR / "tables.toml", families_dir: Path
         placeholders=frozenset(data["rows"].get("placeholders", ())),
         project_name=re.compile(data["columns"].get("project_name", "项目名称$")),
         unit_ends=tuple(data["rows"].get("unit_ends", ())),
+        project_and_unit=re.compile(data["columns"].get("project_and_unit", "^支出项目类别")),
         project_ends=tuple(data["rows"].get("project_ends", ())),
     )

@@ -184,3 +184,37 @@ def test_schema_change_rebuilds_the_database(tmp_path):
     conn.close()
     ensure_database(db, sources)
     assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone()[0] > 1
+
+
+def test_a_load_where_nothing_loads_leaves_the_database_as_it_was(tmp_path):
+    db = tmp_path / "kb.sqlite"
+    ingest(db, [SEED], replace_all=True, origin="bundled")
+    before = db.read_bytes()
+    (outcome,) = ingest(db, [MALFORMED / "empty.txt"]).outcomes  # the user's first load, and it fails
+    assert outcome.status == "failed" and db.read_bytes() == before
+
+
+def test_two_loads_at_once_keep_both_documents_and_the_file_keeps_its_mode(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    db = tmp_path / "kb.sqlite"
+    ingest(db, [SEED])
+    os.chmod(db, 0o644)
+    other = FIXTURE.with_name("nanyang-2023-budget.txt")  # another department-year than FIXTURE's
+    code = "import sys; from pathlib import Path; from db.ingest import ingest; ingest(Path(sys.argv[1]), [Path(sys.argv[2])])"
+    runs = [subprocess.Popen([sys.executable, "-c", code, str(db), str(p)]) for p in (other, FIXTURE)]
+    assert all(r.wait(timeout=120) == 0 for r in runs)
+    names = {r[0] for r in connect(db).execute("SELECT source_file FROM documents")}
+    assert names == {SEED.name, other.name, FIXTURE.name} and (db.stat().st_mode & 0o777) == 0o644
+
+
+def test_a_sidecar_of_the_wrong_shape_fails_that_document_only(tmp_path):
+    good, bad = tmp_path / "good.txt", tmp_path / "bad.txt"
+    good.write_bytes(SEED.read_bytes())
+    bad.write_bytes(FIXTURE.read_bytes())
+    (tmp_path / "bad.toml").write_text('year = "2025年"\n', encoding="utf-8")
+    report = ingest(tmp_path / "kb.sqlite", [tmp_path])
+    assert {o.path.name: o.status for o in report.outcomes} == {"good.txt": "loaded", "bad.txt": "failed"}
+    assert "year" in report.of("failed")[0].error

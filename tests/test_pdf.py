@@ -146,3 +146,17 @@ def test_the_web_app_serves_a_loaded_pdf_where_its_citations_point(tmp_path):
         assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf" and pdf.content == path.read_bytes()
         assert httpx.get(f"{base}/documents/..%2F..%2Fetc%2Fpasswd").status_code == 404
         assert httpx.get(f"{base}/documents/nanyang-2024-budget.txt").status_code == 404
+
+
+@needs_realdocs
+def test_the_unit_line_every_table_repeats_is_read_for_every_table():
+    """上海 prints 编制单位…单位：元 over each table (the 三公 table in 万元): a repeated caption is no running head."""
+    import pdfplumber
+
+    path = REALDOCS / "shanghai-weijianwei-2026-budget.pdf"
+    doc = parse_document(path).doc
+    with pdfplumber.open(path) as pdf:
+        printed = [re.search(r"单位[:：]\s*(万元|元)", page.extract_text() or "") for page in pdf.pages if page.find_tables()]
+    assert {t.unit for t in doc.tables} == {m.group(1) for m in printed if m}
+    assert [t.unit for t in doc.tables if "三公" in t.standard.name] == ["万元"]
+    assert all(t.unit == "元" for t in doc.tables if "三公" not in t.standard.name)
