@@ -87,7 +87,7 @@ class Auditor:
                 parts = items or [u for u in kinds["unit"] if len(u["unit_code"] or "") > 3]
                 if not parts:
                     continue
-                if items and kinds["unit"]:
+                if items and kinds["unit"] and all(u["unit_code"] for u in kinds["unit"]):  # coded units: the shortest is the department
                     department = min(kinds["unit"], key=lambda u: len(u["unit_code"] or ""))
                     parts_sum = Decimal(department["value"])
                     if abs(parts_sum - Decimal(total["value"])) > CENT:
