@@ -93,6 +93,10 @@ _INDEX = frozenset({"entities", "aliases", "fuzzy_aliases", "alias_bigrams", "al
                     "alias_pattern", "department_entity"})
 
 
+_READ = ("_facts", "_by_code", "_projects", "names_by_run", "narrative", "narrative_by_line", "sentences", "sections",
+         "sections_by_line")  # what a catalog reads when asked, kept until forgotten
+
+
 class Catalog:
     """One loaded document: what names it (read at once) and its index of names and figures (built when asked)."""
 
@@ -124,6 +128,11 @@ class Catalog:
             self._index()
             return getattr(self, name)
         raise AttributeError(name)
+
+    def forget_index(self) -> None:
+        """Drop the index of names and the figures read (built again when a question needs them)."""
+        for name in (*_INDEX, "_indexed", *_READ):
+            self.__dict__.pop(name, None)
 
     def _index(self) -> None:
         self._indexed = True

@@ -16,7 +16,7 @@ from functools import cached_property
 from pathlib import Path
 
 from bot.answer import ANSWERED, CLARIFY, NOT_FOUND, Answer, Citation, Figure, combine
-from bot.catalog import Catalog
+from bot.catalog import Catalog, norm
 from bot.compose import DEFAULT_SUGGESTIONS, Composer
 from bot.config import Settings
 from bot.dialogue import Dialogue, follow_up
@@ -85,8 +85,13 @@ class Assistant:
             return set(path.read_text(encoding="utf-8").split("\n")) - {""}
         except OSError:
             pass
-        check_knowledge(self.lexicon, self.catalogs)
-        words = set().union(*(catalog.vocabulary() for catalog in self.catalogs))
+        words: set[str] = set()
+        named: set[str] = set()
+        for catalog in self.catalogs:  # one index at a time: a province's indexes at once would not fit
+            words |= catalog.vocabulary()
+            named |= {n for e in catalog.entities for n in (e.name, norm(e.name))}
+            catalog.forget_index()
+        check_knowledge(self.lexicon, [], named)
         cache_dir.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text("\n".join(sorted(words)), encoding="utf-8")

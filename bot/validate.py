@@ -52,19 +52,19 @@ def _name_problems(lexicon: Lexicon) -> list[str]:
     return problems
 
 
-def unnamed_synonyms(lexicon: Lexicon, catalogs: list[Catalog]) -> list[str]:
-    """Synonym keys that name no measure, no 类 and nothing in any loaded document."""
-    names = set(lexicon.measures) | {n for scheme in lexicon.classes.values() for n in scheme.values()}
+def unnamed_synonyms(lexicon: Lexicon, catalogs: list[Catalog], named: set[str] = frozenset()) -> list[str]:
+    """Synonym keys that name no measure, no 类 and nothing in any loaded document (or in `named`)."""
+    names = set(lexicon.measures) | {n for scheme in lexicon.classes.values() for n in scheme.values()} | set(named)
     names |= {norm(e.name) for c in catalogs for e in c.entities} | {e.name for c in catalogs for e in c.entities}
     return sorted(k for k in lexicon.synonyms if k not in names and norm(k) not in names)
 
 
-def check_knowledge(lexicon: Lexicon, catalogs: list[Catalog]) -> None:
+def check_knowledge(lexicon: Lexicon, catalogs: list[Catalog], named: set[str] = frozenset()) -> None:
     """Raise KnowledgeError for references to nothing; log synonyms no loaded document has (they are
     national names a document may lack, so they warn rather than stop a service)."""
     problems = _operation_problems(lexicon) + _measure_problems(lexicon) + _name_problems(lexicon)
     if problems:
         raise KnowledgeError("知识文件有误：" + "；".join(problems))
-    unused = unnamed_synonyms(lexicon, catalogs) if catalogs else []
+    unused = unnamed_synonyms(lexicon, catalogs, named) if catalogs or named else []
     if unused:
         log.warning("lexicon.toml 中这些同义词在已加载的文件里没有对应：%s", "、".join(unused))
