@@ -83,7 +83,7 @@ class Across:
         rows = sorted(self.departments(), key=lambda r: (-r[1], r[0]) if self.q.order.descending else (r[1], r[0]))
         label = self.asked_in(self.c)[0].name if self.asked_in(self.c)[0] else "这一项"
         if not rows:
-            return self.not_found(f"已加载的部门都没有“{label}”的数字。")
+            return self.not_found(self.say("departments.none", label=label))
         order = self.q.order
         n = len(rows) if (order.whole or self.q.operation != "rank") else (order.nth or order.top or 1)
         picked = rows[n - 1:n] if order.nth else rows[:n]
@@ -111,14 +111,14 @@ class Across:
         rows = self.departments()
         label = self.asked_in(self.c)[0].name if self.asked_in(self.c)[0] else "这一项"
         if not rows:
-            return self.not_found(f"已加载的部门都没有“{label}”的数字。")
+            return self.not_found(self.say("departments.none", label=label))
         having = sorted((r for r in rows if r[1]), key=lambda r: (-r[1], r[0]))
         without = [r[0] for r in rows if not r[1]]
         self.count(len(having), "个", None, f"{label}不为 0 的部门")
         lines = "\n".join(f"· {r[0]}：{r[2]}" for r in having)
         unlisted = len(self.docs) - len(rows)
         text = self.say("departments.having", n=len(rows), label=label, k=len(having), lines=lines or "（无）",
-                        zero="、".join(without) or "无", unlisted=f"另有 {unlisted} 份文件没有这项数字。" if unlisted else "")
+                        zero="、".join(without) or "无", unlisted=self.say("departments.unlisted", n=unlisted) if unlisted else "")
         if self.q.order.total and having:  # …有哪几个，合计多少
             unit = self.unit or "万元"
             total = sum((r[1] for r in having), Decimal(0))
@@ -130,7 +130,7 @@ class Across:
         rows = self.departments()
         label = self.asked_in(self.c)[0].name if self.asked_in(self.c)[0] else "这一项"
         if not rows:
-            return self.not_found(f"已加载的部门都没有“{label}”的数字。")
+            return self.not_found(self.say("departments.none", label=label))
         unit = self.unit or "万元"
         total = sum((r[1] for r in rows), Decimal(0))
         self.figures.append(computed(total, unit, " + ".join(show(r[1]) for r in rows)))

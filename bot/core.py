@@ -162,6 +162,10 @@ class Assistant:
         path = Path(catalog.doc["source_path"])
         return path if path.is_file() else None
 
+    def say(self, key: str, **fields) -> str:
+        """A sentence of knowledge/wording.toml, filled in."""
+        return self.lexicon.wording[key].format(**fields)
+
     def _locate(self, answer: Answer) -> None:
         """Give each citation of a PDF source its page and a link that opens the source there."""
         located = []
@@ -193,8 +197,8 @@ class Assistant:
         catalog = scope.main
         if catalog is None and scope.unknown:
             names = "、".join(dict.fromkeys(c.department for c in self.catalogs[:6]))
-            return Answer(NOT_FOUND, f"已加载的文件里没有“{scope.unknown}”的预算。已加载 {len({c.department for c in self.catalogs})} 个部门的文件，例如：{names}。",
-                          suggestions=DEFAULT_SUGGESTIONS[:3]), None, None
+            text = self.say("documents.not_loaded", name=scope.unknown, n=len({c.department for c in self.catalogs}), names=names)
+            return Answer(NOT_FOUND, text, suggestions=DEFAULT_SUGGESTIONS[:3]), None, None
         if catalog is None:
             options = [f"{c.department}{c.year}年{c.kind}：{question.strip()}" for c in scope.candidates or self.catalogs]
             return Answer(CLARIFY, "已加载多个部门或年度的预算，请问你问的是哪一份？", options=options[:8]), None, None
