@@ -32,6 +32,10 @@ class Across:
             return None, None  # 大数据中心 of one department is not the whole of another
         return found, unit
 
+    def asked_label(self) -> str:
+        thing = self.asked_in(self.c)[0]
+        return thing.name if thing else "这一项"
+
     def several_things(self) -> bool:
         """A question across documents reads one thing in each; 人员经费和公用经费分别增加多少 names two."""
         return len({m.entity.name for m in self.q.mentions if m.entity.kind != "unit"}) > 1
@@ -81,7 +85,7 @@ class Across:
         if self.several_things():
             return self.not_found(self.say("across.one_thing"))
         rows = sorted(self.departments(), key=lambda r: (-r[1], r[0]) if self.q.order.descending else (r[1], r[0]))
-        label = self.asked_in(self.c)[0].name if self.asked_in(self.c)[0] else "这一项"
+        label = self.asked_label()
         if not rows:
             return self.not_found(self.say("departments.none", label=label))
         order = self.q.order
@@ -96,7 +100,7 @@ class Across:
 
     def departments_compare_answer(self) -> Answer:
         rows = self.departments()
-        label = self.asked_in(self.c)[0].name if self.asked_in(self.c)[0] else "这一项"
+        label = self.asked_label()
         if len(rows) < 2:
             return self.not_found(self.say("departments.too_few", label=label))
         (a_name, a, a_text), (b_name, b, b_text) = sorted(rows[:2], key=lambda r: -r[1])
@@ -109,7 +113,7 @@ class Across:
         if self.several_things():
             return self.not_found(self.say("across.one_thing"))
         rows = self.departments()
-        label = self.asked_in(self.c)[0].name if self.asked_in(self.c)[0] else "这一项"
+        label = self.asked_label()
         if not rows:
             return self.not_found(self.say("departments.none", label=label))
         having = sorted((r for r in rows if r[1]), key=lambda r: (-r[1], r[0]))
@@ -128,7 +132,7 @@ class Across:
 
     def departments_sum_answer(self) -> Answer:
         rows = self.departments()
-        label = self.asked_in(self.c)[0].name if self.asked_in(self.c)[0] else "这一项"
+        label = self.asked_label()
         if not rows:
             return self.not_found(self.say("departments.none", label=label))
         unit = self.unit or "万元"

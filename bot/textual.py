@@ -256,27 +256,29 @@ class TextAnswers:
                 best = (size, fact)
         return best[1] if best else None
 
-    def stated_value(self, entity) -> tuple[Decimal, str, str] | None:
-        """(value in the display unit, shown, label) of a figure only the narrative states, with its source."""
+    def _stated(self, entity, quoted: str) -> tuple[sqlite3.Row, Decimal, str] | None:
+        """The narrative fact of a figure no table holds, cited with the numbers of `quoted` ("clause" or
+        "sentence") as figures; (fact, value in the display unit, that unit)."""
         fact = self.stated_fact(entity)
         if fact is None:
             return None
-        unit = self.unit or fact["unit"]
-        value = convert(Decimal(fact["value"]), fact["unit"], unit)
-        self._narrative_figures(fact["line"], fact["clause"])
+        self._narrative_figures(fact["line"], unicodedata.normalize("NFKC", fact[quoted]) if quoted == "sentence" else fact[quoted])
         self.citations.append(Citation(self.c.source, f"情况说明：{fact['heading']}", fact["label"], fact["line"]))
-        return value, f"{show(value)} {unit}", entity.name
+        unit = self.unit or fact["unit"]
+        return fact, convert(Decimal(fact["value"]), fact["unit"], unit), unit
+
+    def stated_value(self, entity) -> tuple[Decimal, str, str] | None:
+        """(value in the display unit, shown, label) of a figure only the narrative states, with its source."""
+        found = self._stated(entity, "clause")
+        return (found[1], f"{show(found[1])} {found[2]}", entity.name) if found else None
 
     def stated_answer(self, entity) -> Answer | None:
         """A figure no loaded table holds, as the narrative states it, with the sentence that says it."""
-        fact = self.stated_fact(entity)
-        if fact is None:
+        found = self._stated(entity, "sentence")
+        if found is None:
             return None
+        fact, value, unit = found
         sentence = unicodedata.normalize("NFKC", fact["sentence"])
-        self._narrative_figures(fact["line"], sentence)
-        self.citations.append(Citation(self.c.source, f"情况说明：{fact['heading']}", fact["label"], fact["line"]))
-        unit = self.unit or fact["unit"]
-        value = convert(Decimal(fact["value"]), fact["unit"], unit)
         return self.answer(f"{entity.name}：{show(value)} {unit}。据公开文件“{fact['heading']}”：{sentence}")
 
     def _narrative_figures(self, line: int, sentence: str) -> None:
