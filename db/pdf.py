@@ -206,9 +206,7 @@ def read_pdf(path: Path, data: bytes) -> tuple[list[Block], list[int]]:
     """Blocks of a PDF and the page of each line number; LoadError for scans, encrypted or broken files."""
     import pdfplumber
     from pdfminer.pdfdocument import PDFPasswordIncorrect
-    from pdfminer.pdfparser import PDFSyntaxError
 
-    reading = _Reading()
     try:
         with pdfplumber.open(io.BytesIO(data)) as pdf:
             if len(pdf.pages) > MAX_PAGES:
@@ -222,15 +220,16 @@ def read_pdf(path: Path, data: bytes) -> tuple[list[Block], list[int]]:
                 page.close()
             if total_chars < MIN_CHARS_PER_PAGE * len(pdf.pages):
                 raise LoadError(path, None, "PDF 没有文字层（扫描件或图片），无法读取；请找有文字层的版本或先做文字识别（OCR）")
-            _emit(pages, widths, reading)
     except LoadError:
         raise
     except PDFPasswordIncorrect:
         raise LoadError(path, None, "PDF 有密码保护，无法读取；请提供未加密的文件") from None
-    except (PDFSyntaxError, Exception) as exc:  # pdfminer raises many kinds for broken files
+    except Exception as exc:  # pdfminer raises many kinds (PDFSyntaxError, KeyError, struct.error …) for broken files
         if "password" in str(exc).lower() or type(exc).__name__.startswith("PDFEncrypt"):
             raise LoadError(path, None, "PDF 有密码保护，无法读取；请提供未加密的文件") from None
         raise LoadError(path, None, f"PDF 文件已损坏或格式不对，无法读取（{type(exc).__name__}）") from None
+    reading = _Reading()
+    _emit(pages, widths, reading)  # outside the guard: a fault of ours is not a broken PDF
     return reading.blocks, reading.pages
 
 
