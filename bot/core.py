@@ -204,7 +204,7 @@ class Assistant:
             return Answer(CLARIFY, "已加载多个部门或年度的预算，请问你问的是哪一份？", options=options[:8]), None, None
         dialogue.document = catalog.doc_id
         normalized = _without_departments(normalized, scope.said)
-        cached = self._understand(question, normalized, catalog)
+        cached = self._understand(normalized, catalog)
         parse = replace(cached, mentions=list(cached.mentions))  # follow-ups complete the parse; the cache keeps its own
         operation, _, _ = choose_operation(skeleton(parse), self.lexicon)
         follow = follow_up(parse, operation, dialogue, catalog, self.lexicon)
@@ -245,7 +245,7 @@ class Assistant:
         for part in parts[1:]:
             normalized = self._normalized(part)
             scope = resolve(normalized.text, normalized.years, self.catalogs, dialogue.document, self.names)
-            mentions = self._understand(part, normalized, scope.main).mentions if scope.main is not None else []
+            mentions = self._understand(normalized, scope.main).mentions if scope.main is not None else []
             own = [m for m in mentions if not (m.entity.kind == "measure" and m.entity.name in TOTALS)]  # 一共多少钱 asks again
             recalls = any(word in normalized.text for word in self.lexicon.operators.recall)
             comma = clauses[-1].rstrip()[-1:] in "，,"
@@ -270,7 +270,7 @@ class Assistant:
                 self._normal.popitem(last=False)
         return replace(cached, years=list(cached.years))
 
-    def _understand(self, question: str, normalized: Normalized, catalog: Catalog) -> Parse:
+    def _understand(self, normalized: Normalized, catalog: Catalog) -> Parse:
         """Segment and link a question against one document; the same words mean the same, so it is cached."""
         key = (catalog.doc_id, normalized.text)
         cached = self._understood.get(key)

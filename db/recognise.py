@@ -79,10 +79,6 @@ def is_amount(cell: str) -> bool:
     return bool(_AMOUNT.match(unicodedata.normalize("NFKC", cell).strip()))
 
 
-def _text_of(block: Block) -> str:
-    return block.text if isinstance(block, (Heading, Paragraph)) else ""
-
-
 def _head_text(blocks: list[Block]) -> tuple[str, int]:
     """The text before the first part heading or table (at most 12 blocks), without spaces."""
     texts: list[tuple[str, int]] = []
@@ -330,7 +326,7 @@ def recognise(path: Path, blocks: list[Block], template: Template, known: dict |
     family = template.family_of([t.title for t in builder.tables])
     return Recognised(department, year, kind, sections, glossary, builder.tables, scope=scope,
                       family=family.name if family else "全国", skipped=builder.skipped,
-                      tables_separate=bool(family and family.tables_published_separately) or _says_tables_attached(blocks))
+                      tables_separate=bool(family and family.tables_published_separately) or _says_tables_attached(blocks, template))
 
 
 def _peel_titles(blocks: list[Block], template: Template) -> list[Block]:
@@ -357,8 +353,9 @@ def _is_title_line(text: str, template: Template) -> bool:
             or template.table_by_title(text) is not None or _looks_like_title(text, ""))
 
 
-def _says_tables_attached(blocks: list[Block]) -> bool:
-    return any(not isinstance(b, Grid) and re.match(r"^(?:见)?附件[:：].*报表", b.text.replace(" ", "")) for b in blocks)
+def _says_tables_attached(blocks: list[Block], template: Template) -> bool:
+    """The document says its tables are an attachment published apart (见附件：…部门预算报表)."""
+    return any(not isinstance(b, Grid) and template.tables_attached.search(b.text.replace(" ", "")) for b in blocks)
 
 
 def _joined_titles(blocks: list[Block]) -> dict[int, str | None]:

@@ -56,6 +56,7 @@ class Template:
     withheld: tuple[re.Pattern, ...] = ()
     families: tuple[Family, ...] = ()
     placeholders: frozenset[str] = frozenset()  # cells that stand for no amount: —, 无
+    tables_attached: re.Pattern = re.compile("(?!)")  # a line saying the tables are published apart
     project_name: re.Pattern = re.compile("项目名称$")  # the header of the column that names projects
     project_and_unit: re.Pattern = re.compile("^支出项目类别")  # a column naming units and, under them, projects
     unit_ends: tuple[str, ...] = ()  # how the name of a unit printed among projects ends (医院, 中心, 局)
@@ -177,6 +178,7 @@ def load_template(path: Path = KNOWLEDGE_DIR / "tables.toml", families_dir: Path
         withheld=tuple(re.compile(p) for p in document.get("withheld", ())),
         families=tuple(families),
         placeholders=frozenset(data["rows"].get("placeholders", ())),
+        tables_attached=re.compile(document.get("tables_attached", "(?!)")),
         project_name=re.compile(data["columns"].get("project_name", "项目名称$")),
         unit_ends=tuple(data["rows"].get("unit_ends", ())),
         project_and_unit=re.compile(data["columns"].get("project_and_unit", "^支出项目类别")),
