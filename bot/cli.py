@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 
 
 def cmd_ingest(args, settings: Settings) -> int:
@@ -229,8 +229,20 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run a command; a setting, database or file that cannot be used is one line on stderr, not a traceback."""
+    from db.errors import LoadError
+
     args = parser().parse_args(argv)
-    return COMMANDS[args.command](args, Settings.from_env())
+    try:
+        return COMMANDS[args.command](args, Settings.from_env())
+    except ConfigError as error:
+        print(f"配置有误：{error}", file=sys.stderr)
+    except LoadError as error:
+        print(f"无法使用数据库或资料：{error}", file=sys.stderr)
+    except OSError as error:
+        where = f"{error.filename}：" if error.filename else ""
+        print(f"无法读写 {where}{error.strerror or error}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -27,7 +27,8 @@ from bot.normalize import MAX_CHARS, Normalized, normalize
 from bot.parse import TOTALS, Parser, choose_operation, skeleton
 from bot.query import Query
 from bot.segment import build_tokenizer, segment
-from bot.sessions import MemorySessionStore, SessionStore, SqliteSessionStore
+from bot.sessions import MemorySessionStore, SessionStore
+from bot.stores import open_sessions
 from bot.understand import Parse, understand
 from bot.validate import check_knowledge
 from db.load import SCHEMA_VERSION
@@ -92,20 +93,30 @@ class Assistant:
             named |= {n for e in catalog.entities for n in (e.name, norm(e.name))}
             catalog.forget_index()
         check_knowledge(self.lexicon, [], named)
-        cache_dir.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text("\n".join(sorted(words)), encoding="utf-8")
-        os.replace(tmp, path)
+        try:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            tmp.write_text("\n".join(sorted(words)), encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError as error:  # a read-only or full cache costs the next start its head start, nothing else
+            log.warning("无法写入缓存 %s（%s）：下次启动会慢一些", cache_dir, error.strerror or error)
+            tmp.unlink(missing_ok=True)
         return words
 
     @classmethod
-    def open(cls, settings: Settings) -> "Assistant":
+    def open(cls, settings: Settings, sessions: SessionStore | None = None) -> "Assistant":
         """Build the database from the bundled sources if needed, then load everything once."""
         from db.ingest import ensure_database
 
         ensure_database(settings.db_path, settings.sources_dir)
-        sessions = SqliteSessionStore(settings.sessions_path) if settings.sessions_path else None
-        return cls(settings.db_path, load_lexicon(settings.knowledge_dir), settings.cache_dir, sessions)
+        return cls(settings.db_path, load_lexicon(settings.knowledge_dir), settings.cache_dir,
+                   sessions or open_sessions(settings))
+
+    @cached_property
+    def version(self) -> str:
+        """Which loaded documents this assistant serves: a short hash of their contents."""
+        shas = sorted(c.doc["sha256"] for c in self.catalogs)
+        return hashlib.sha256("".join(shas).encode()).hexdigest()[:12]
 
     @cached_property
     def _overview(self) -> list[dict]:
@@ -131,8 +142,8 @@ class Assistant:
         return Answer(**{**data, "figures": [Figure(**f) for f in data["figures"]],
                          "citations": [Citation(**c) for c in data["citations"]]})
 
-    def answer(self, question: str, session_id: str | None = None) -> Answer:
-        """Answer one question in a session; never raises."""
+    def answer(self, question: str, session_id: str | None = None, owner: str = "") -> Answer:
+        """Answer one question in a session (`owner`: the client it belongs to, for the store's quota); never raises."""
         session_id = session_id or uuid.uuid4().hex
         question = question if isinstance(question, str) else ""
         dialogue = Dialogue.from_dict(self.sessions.get(session_id))
@@ -151,7 +162,7 @@ class Assistant:
         answer.suggestions = [s for s in answer.suggestions if s != question.strip()][:3]
         # /source shows the last answer's citations; never those of an earlier question
         dialogue.answer = answer.to_dict() if answer.status == ANSWERED or answer.options else None
-        self.sessions.put(session_id, dialogue.to_dict())
+        self.sessions.put(session_id, dialogue.to_dict(), owner or session_id)
         return answer
 
     def source_path(self, name: str) -> Path | None:

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
+import tempfile
 from pathlib import Path
 
 import jieba
+
+log = logging.getLogger(__name__)
 
 _VALID_WORD = re.compile(r"^[^\s\t]+$")
 # Everyday question words, so jieba cuts them out of the domain terms.
@@ -22,18 +26,30 @@ _FUNCTION_WORDS = ["多少", "是多少", "多少钱", "哪些", "有哪些", "�
 def build_tokenizer(words: set[str], cache_dir: Path) -> jieba.Tokenizer:
     """A jieba Tokenizer over `words` only; the dictionary file is regenerated, never hand-edited."""
     jieba.setLogLevel(logging.WARNING)
-    cache_dir.mkdir(parents=True, exist_ok=True)
     clean = sorted({w.strip() for w in words | set(_FUNCTION_WORDS) if w.strip() and _VALID_WORD.match(w.strip())})
     content = "".join(f"{w} {1000 + 10 * len(w)}\n" for w in clean)
     digest = hashlib.sha256(content.encode("utf-8")).hexdigest()[:16]
-    path = (cache_dir / f"jieba-{digest}.dict").resolve()
-    if not path.exists():
-        path.write_text(content, encoding="utf-8")
+    try:
+        path = _dictionary(cache_dir, digest, content)
+    except OSError as error:  # an unwritable cache: this process writes its dictionary to a temporary folder
+        log.warning("无法写入缓存 %s（%s）：改用临时文件夹", cache_dir, error.strerror or error)
+        cache_dir = Path(tempfile.mkdtemp(prefix="budgetbot-"))
+        path = _dictionary(cache_dir, digest, content)
     tokenizer = jieba.Tokenizer(dictionary=str(path))
     tokenizer.tmp_dir = str(cache_dir.resolve())
     tokenizer.cache_file = f"jieba-{digest}.cache"
     tokenizer.initialize()
     return tokenizer
+
+
+def _dictionary(cache_dir: Path, digest: str, content: str) -> Path:
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    path = (cache_dir / f"jieba-{digest}.dict").resolve()
+    if not path.exists():
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(content, encoding="utf-8")
+        os.replace(tmp, path)
+    return path
 
 
 def segment(tokenizer: jieba.Tokenizer, text: str) -> list[str]:

@@ -295,9 +295,9 @@ def main(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> int:
         return 2
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry the token in the URL
-    from bot.core import Assistant  # opened once here, not at import
+    from bot.live import LiveAssistant  # opened once here, not at import
 
-    assistant = Assistant.open(settings)
+    assistant = LiveAssistant.open(settings)
     application = build_application(settings, assistant)
     if not settings.telegram_webhook_url:
         application.run_polling(allowed_updates=ALLOWED_UPDATES)

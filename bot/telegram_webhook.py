@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from telegram import Update
@@ -21,8 +21,10 @@ from telegram.ext import Application
 
 from bot.config import Settings
 from bot.telegram_bot import ALLOWED_UPDATES, set_commands
+from bot.web_security import BodyTooLarge, read_body
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MAX_UPDATE_BYTES = 1024 * 1024  # a text message update is a few KB; Telegram caps message text at 4,096 characters
 
 
 def webhook_routes(application: Application, settings: Settings) -> list[Route]:
@@ -35,9 +37,13 @@ def webhook_routes(application: Application, settings: Settings) -> list[Route]:
         if not secret or not hmac.compare_digest(given, secret):
             return Response(status_code=403)
         try:
-            data = json.loads(await request.body())
+            data = json.loads(await read_body(request, MAX_UPDATE_BYTES))
             update = Update.de_json(data, application.bot) if isinstance(data, dict) else None
-        except (ValueError, TypeError, KeyError):
+        except BodyTooLarge:
+            return Response(status_code=413)
+        except ClientDisconnect:
+            return Response(status_code=400)
+        except (ValueError, TypeError, KeyError, RecursionError):
             update = None
         if update is None:
             return Response(status_code=400)
@@ -73,6 +79,8 @@ def serve_webhook(settings: Settings, assistant: Any, application: Application, 
     """Serve the web app with the webhook on host:port (behind a reverse proxy) until interrupted."""
     import uvicorn
 
+    from bot.web_limits import server_options
+
     app = webhook_app(settings, assistant, application)
-    uvicorn.run(app, host=host, port=port, proxy_headers=True, server_header=False, log_level="info")
+    uvicorn.run(app, **server_options(settings, host, port))
     return 0

@@ -17,17 +17,17 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.config import Settings
+from bot.stores import open_limiter
 from bot.web_openapi import SESSION_ID_PATTERN, openapi_document
 from bot.web_pages import demo_page, load_assets, static_asset, widget_js
 from bot.web_security import (
     BodyTooLarge,
     OriginPolicy,
-    RateLimiter,
     SecurityHeaders,
     error_response,
     origin_refused,
@@ -117,9 +117,11 @@ async def ask(request: Request) -> Response:
     except InvalidQuestion as invalid:
         invalid.response.headers.update(cors)
         return invalid.response
+    except ClientDisconnect:
+        return Response(status_code=400)  # nobody is left to read it
     session_id = session_id or secrets.token_urlsafe(16)
     # The core is synchronous and takes a millisecond or two: calling it on the loop beats a thread hop.
-    answer = state.assistant.answer(question, SESSION_NAMESPACE + session_id).to_dict()
+    answer = state.assistant.answer(question, SESSION_NAMESPACE + session_id, _client_key(request)).to_dict()
     answer["session_id"] = session_id
     return JSONResponse(answer, headers={**cors, "Cache-Control": "no-store"})
 
@@ -128,7 +130,7 @@ async def tables(request: Request) -> Response:
     refusal, cors = _guard(request)
     if refusal is not None:
         return refusal
-    return JSONResponse({"documents": request.app.state.overview}, headers=cors)
+    return JSONResponse({"documents": request.app.state.assistant.overview()}, headers=cors)
 
 
 async def document_file(request: Request) -> Response:
@@ -148,7 +150,10 @@ async def preflight(request: Request) -> Response:
 
 
 async def healthz(request: Request) -> Response:
-    return JSONResponse({"status": "ok", "documents": len(request.app.state.overview)})
+    """Alive, and which database it serves: `version` changes when a load replaces the file."""
+    assistant = request.app.state.assistant
+    return JSONResponse({"status": "ok", "documents": len(assistant.overview()), "version": assistant.version},
+                        headers={"Cache-Control": "no-store"})
 
 
 async def openapi(request: Request) -> Response:
@@ -180,7 +185,7 @@ def create_app(
     widget_endpoint: str | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> Starlette:
-    """The web app. `assistant` defaults to `bot.core.Assistant.open(settings)`, opened in the lifespan.
+    """The web app. `assistant` defaults to `bot.live.LiveAssistant.open(settings)`, opened in the lifespan.
 
     `extra_routes` are mounted alongside (the Telegram webhook); `on_startup`/`on_shutdown` are awaited in
     the lifespan, shutdown hooks in reverse order. `widget_endpoint` is the public base URL the demo page
@@ -192,12 +197,9 @@ def create_app(
     async def lifespan(app: Starlette):
         state = app.state
         if state.assistant is None:
-            from bot.core import (
-                Assistant,  # the core is only needed once the app starts
-            )
+            from bot.live import LiveAssistant  # the core is only needed once the app starts
 
-            state.assistant = Assistant.open(settings)
-        state.overview = state.assistant.overview()
+            state.assistant = LiveAssistant.open(settings)
         for hook in startup_hooks:
             await hook()
         try:
@@ -227,9 +229,8 @@ def create_app(
     )
     state = app.state
     state.assistant = assistant
-    state.overview = []
     state.origins = OriginPolicy(settings.allowed_origins)
-    state.limiter = RateLimiter(settings.rate_limit_per_minute)
+    state.limiter = open_limiter(settings)
     state.max_question_chars = settings.max_question_chars
     state.max_body_bytes = max_body_bytes
     state.widget_endpoint = widget_endpoint.rstrip("/") if widget_endpoint else None
@@ -247,20 +248,25 @@ def app_from_env() -> Starlette:
 def main(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> int:
     """Serve the API, widget and demo page with uvicorn until interrupted.
 
-    With several workers, conversations live in a SQLite file all of them share (BUDGETBOT_SESSIONS,
-    default .cache/sessions.sqlite), and the database is built once before they start."""
+    The database is checked (and built from the bundled sources if needed) before the server starts, so
+    a problem is one line, not a failed start-up. Several workers share sessions and the rate limit in
+    Redis (BUDGETBOT_REDIS_URL) or else in a SQLite file (BUDGETBOT_SESSIONS, default .cache/sessions.sqlite)."""
     import os
 
     import uvicorn
 
-    from db.ingest import ensure_database
+    from bot.live import LiveAssistant
+    from bot.web_limits import server_options
 
-    options = dict(host=host, port=port, proxy_headers=True, server_header=False, log_level="info")
-    # proxy_headers trusts X-Forwarded-For/-Proto from FORWARDED_ALLOW_IPS (default 127.0.0.1)
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    options = server_options(settings, host, port)
     if workers <= 1:
-        uvicorn.run(create_app(settings, widget_endpoint=settings.public_url), **options)
+        app = create_app(settings, LiveAssistant.open(settings), widget_endpoint=settings.public_url)
+        uvicorn.run(app, **options)
         return 0
-    ensure_database(settings.db_path, settings.sources_dir)
-    os.environ.setdefault("BUDGETBOT_SESSIONS", str(settings.sessions_path or settings.cache_dir / "sessions.sqlite"))
+    LiveAssistant.open(settings)  # builds the database and the caches once, before the workers start
+    if not settings.redis_url:
+        os.environ.setdefault("BUDGETBOT_SESSIONS", str(settings.sessions_path or settings.cache_dir / "sessions.sqlite"))
+    os.environ["BUDGETBOT_WORKERS"] = str(workers)
     uvicorn.run("bot.web:app_from_env", factory=True, workers=workers, **options)
     return 0

@@ -59,7 +59,7 @@ async def demo_page(request: Request) -> Response:
         state.assets["demo.html"]
         .decode("utf-8")
         .replace("{{ENDPOINT}}", html.escape(endpoint))
-        .replace("{{DOCUMENTS}}", _documents_html(state.overview))
+        .replace("{{DOCUMENTS}}", _documents_html(state.assistant.overview()))
     )
     return Response(
         page,

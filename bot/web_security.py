@@ -1,15 +1,12 @@
-"""The web channel's guards: allowed origins (CORS), request limits, per-client rate limit, security headers.
+"""The web channel's guards: allowed origins (CORS), request limits, the rate-limit reply, security headers.
 
 Everything here is plain data and small classes handed to `bot.web.create_app`; nothing keeps state at import.
 """
 
 from __future__ import annotations
 
-import math
 import re
-import time
-from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -79,39 +76,6 @@ class OriginPolicy:
 
 def origin_refused() -> JSONResponse:
     return error_response(403, "origin_not_allowed", "此网站未获授权调用预算问答接口，请联系管理员把它加入允许的来源。")
-
-
-class RateLimiter:
-    """Token bucket per client: `per_minute` requests a minute, bursts up to the same number.
-
-    Lives on `app.state` and is used only from the event loop, so it needs no lock. At most `max_clients`
-    buckets are kept; the least recently seen are forgotten first (a forgotten client starts with a full bucket).
-    `per_minute <= 0` disables the limit.
-    """
-
-    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic, max_clients: int = 50_000) -> None:
-        self.capacity = float(per_minute)
-        self.per_second = per_minute / 60.0
-        self.clock = clock
-        self.max_clients = max_clients
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
-
-    def retry_after(self, client: str) -> int:
-        """Take one token for `client`: 0 if allowed, else whole seconds until a token is available."""
-        if self.capacity <= 0:
-            return 0
-        now = self.clock()
-        tokens, seen = self._buckets.pop(client, (self.capacity, now))
-        tokens = min(self.capacity, tokens + (now - seen) * self.per_second)
-        if tokens >= 1.0:
-            self._buckets[client] = (tokens - 1.0, now)
-            wait = 0
-        else:
-            self._buckets[client] = (tokens, now)
-            wait = max(1, math.ceil((1.0 - tokens) / self.per_second))
-        if len(self._buckets) > self.max_clients:
-            self._buckets.popitem(last=False)
-        return wait
 
 
 def rate_limited(seconds: int) -> JSONResponse:

@@ -8,7 +8,9 @@ be read is reported and the others load (unless `strict`); an unchanged file is 
 from __future__ import annotations
 
 import fcntl
+import glob
 import json
+import logging
 import os
 import shutil
 import sqlite3
@@ -24,6 +26,8 @@ from db.errors import LoadError
 from db.load import (
     SCHEMA_VERSION, SOURCE_SUFFIXES, Parsed, content_hash, create_schema, parse_document, source_files, write_document,
 )
+
+log = logging.getLogger("budgetbot.ingest")
 
 
 @dataclass
@@ -65,7 +69,7 @@ def collect(paths: list[Path]) -> list[Path]:
 def _digest(path: Path) -> str | None:
     try:
         return content_hash(path)
-    except OSError:
+    except (OSError, LoadError):
         return None
 
 
@@ -117,6 +121,7 @@ def ingest(db_path: Path, paths: list[Path], *, replace_all: bool = False, stric
     files = collect(paths)
     db_path.parent.mkdir(parents=True, exist_ok=True)
     with _locked(db_path):  # what is loaded is read under the lock, so two loads never undo each other
+        _remove_leftovers(db_path)
         fresh = replace_all or not current_schema(db_path) or (origin == "user" and not has_user_documents(db_path))
         outcomes, todo = _unchanged(db_path, files, {} if fresh else _loaded(db_path), strict)
         _load_into(db_path, todo, outcomes, fresh, replace_all, strict, origin, workers, progress)
@@ -148,6 +153,12 @@ def _locked(db_path: Path):
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _remove_leftovers(db_path: Path) -> None:
+    """Temporary copies (and their journals) of loads that were killed; only called under the lock."""
+    for leftover in db_path.parent.glob(f"{glob.escape(db_path.name)}.*.tmp*"):
+        leftover.unlink(missing_ok=True)
 
 
 def _load_into(db_path: Path, todo: list[Path], outcomes: dict[Path, Outcome], fresh: bool, replace_all: bool,
@@ -248,15 +259,39 @@ def _any_schema_files(db_path: Path) -> set[str] | None:
 def ensure_database(db_path: Path, sources_dir: Path) -> Path:
     """The bundled sources are the embedded default: built on first use or when one changed,
     and never mixed into (or over) documents the user loaded. A database of an older version
-    holding the user's documents is left alone and reported: it must be loaded again."""
+    holding the user's documents is left alone and reported: it must be loaded again.
+    When the sources cannot be read or loaded but a database already holds documents, that
+    database keeps serving and one warning line says why."""
     if has_user_documents(db_path):
         return db_path
-    sources = source_files(sources_dir)
+    try:
+        sources = source_files(sources_dir)
+    except OSError as error:
+        return _keep_serving(db_path, LoadError(sources_dir, None, f"无法读取资料文件夹（{error.strerror or error}）"))
     files = _any_schema_files(db_path)
     if files and not current_schema(db_path) and not files <= {p.name for p in sources}:
         raise LoadError(db_path, None, "数据库是旧版本程序建的，里面有你加载的文件；请重新运行 budgetbot ingest 加载它们（原文件未改动）")
     loaded = _loaded(db_path)
     if not current_schema(db_path) or set(loaded) != {p.name for p in sources} or any(
             loaded[p.name][0] != _digest(p) for p in sources):
-        ingest(db_path, sources, replace_all=True, strict=True, origin="bundled", workers=1)
+        try:
+            if not sources:
+                raise LoadError(sources_dir, None, "资料文件夹里没有可加载的文件")
+            ingest(db_path, sources, replace_all=True, strict=True, origin="bundled", workers=1)
+        except (LoadError, OSError) as error:
+            return _keep_serving(db_path, error)
     return db_path
+
+
+def _keep_serving(db_path: Path, error: Exception) -> Path:
+    """The database as it is, when it holds documents; else the error (nothing could be served)."""
+    if not _loaded(db_path):
+        raise error if isinstance(error, LoadError) else LoadError(db_path, None, _os_message(error))
+    text = error if isinstance(error, LoadError) else _os_message(error)
+    log.warning("资料未能重新加载（%s）；继续使用现有数据库 %s", text, db_path)
+    return db_path
+
+
+def _os_message(error: OSError) -> str:
+    where = f" {error.filename}" if error.filename else ""
+    return f"无法写入{where}（{error.strerror or error}）"

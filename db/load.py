@@ -9,6 +9,7 @@ import hashlib
 import json
 import re
 import sqlite3
+import stat
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
@@ -32,6 +33,7 @@ from db.template import Template, city_of, load_template, without_city
 SCHEMA = Path(__file__).with_name("schema.sql")
 SCHEMA_VERSION = 6  # raise when schema.sql or what is extracted changes: old databases are rebuilt
 SOURCE_SUFFIXES = {".txt", ".md", ".pdf"}
+MAX_SOURCE_BYTES = 100 * 2**20  # a whole department's disclosure is a few MB; more is not one
 PROJECT_NAME_CUTOFF = 80  # rapidfuzz ratio for the same project named in two tables
 
 
@@ -61,10 +63,24 @@ def knowledge_digest() -> bytes:
     return digest.digest()
 
 
+def read_source(path: Path) -> bytes:
+    """The bytes of a source file: regular files only (never a FIFO or a device), at most MAX_SOURCE_BYTES."""
+    info = path.stat()
+    if not stat.S_ISREG(info.st_mode):
+        raise LoadError(path, None, "不是普通文件（可能是管道或设备），已跳过")
+    if info.st_size > MAX_SOURCE_BYTES:
+        raise LoadError(path, None, f"文件太大（{info.st_size // 2**20} MB），上限 {MAX_SOURCE_BYTES // 2**20} MB")
+    with path.open("rb") as handle:
+        data = handle.read(MAX_SOURCE_BYTES + 1)
+    if len(data) > MAX_SOURCE_BYTES:  # grew while being read
+        raise LoadError(path, None, f"文件太大，上限 {MAX_SOURCE_BYTES // 2**20} MB")
+    return data
+
+
 def content_hash(path: Path, data: bytes | None = None) -> str:
     """The hash a load is cached by: the file, its sidecar and the knowledge it is read with, so that
     editing any of them reads it again."""
-    digest = hashlib.sha256(path.read_bytes() if data is None else data)
+    digest = hashlib.sha256(read_source(path) if data is None else data)
     digest.update(knowledge_digest())
     side = path.with_suffix(".toml")
     if side != path and side.is_file():
@@ -107,7 +123,7 @@ def parse_document(path: Path, template: Template | None = None) -> Parsed:
 
     A table whose amounts cannot be read is dropped with its reason (doc.skipped); the rest loads."""
     template = template or load_template()
-    data = path.read_bytes()
+    data = read_source(path)
     meta = sidecar(path)
     blocks, pages, page_count, line_count = read_document(path, data)
     doc = recognise(path, blocks, template, meta)

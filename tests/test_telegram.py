@@ -384,7 +384,7 @@ def test_deploy_docs_are_honest():
     every Telegram variable and command."""
     example = PROJECT_ROOT / "deploy" / "budgetbot.env.example"
     guide = (PROJECT_ROOT / "deploy" / "TELEGRAM.md").read_text(encoding="utf-8")
-    names = set(re.findall(r'env\.get\("([A-Z_]+)"', (PROJECT_ROOT / "bot" / "config.py").read_text(encoding="utf-8")))
+    names = set(re.findall(r'(?:env\.get\(|_number\(env, )"([A-Z_]+)"', (PROJECT_ROOT / "bot" / "config.py").read_text(encoding="utf-8")))
     documented = set(re.findall(r"^#? ?([A-Z_]+)=", example.read_text(encoding="utf-8"), re.MULTILINE))
     assert names and names <= documented
     assert all(name in guide for name in names if name.startswith("TELEGRAM_"))

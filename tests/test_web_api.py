@@ -385,7 +385,7 @@ def test_extra_routes_and_lifespan_hooks(assistant):
 
 def test_rate_limiter_refills_over_time():
     """The token bucket itself, on a clock the test controls: a minute's allowance, refilled continuously."""
-    from bot.web_security import RateLimiter
+    from bot.rate_limits import RateLimiter
 
     now = [1000.0]
     limiter = RateLimiter(per_minute=6, clock=lambda: now[0])
