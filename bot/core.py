@@ -11,6 +11,7 @@ import sqlite3
 import threading
 import uuid
 from collections import OrderedDict
+from contextlib import suppress
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 _CLAUSE_END = re.compile(r"(?<=[？?；;！!。，,])")
 _PROSE = ("describe", "reason", "definition", "attribute", "indicators")  # a part after a comma that asks these is a question of its own
 _COMPUTING = ("ratio", "difference", "share")  # 多多少？是几倍？: a second computation over the same things
+_SURROGATE = re.compile("[\ud800-\udfff]")  # a lone surrogate ("\\ud800" in JSON) is not text
 UNDERSTOOD_CACHE = 4096  # questions whose understanding is kept (popular questions repeat)
 
 
@@ -100,7 +102,8 @@ class Assistant:
             os.replace(tmp, path)
         except OSError as error:  # a read-only or full cache costs the next start its head start, nothing else
             log.warning("无法写入缓存 %s（%s）：下次启动会慢一些", cache_dir, error.strerror or error)
-            tmp.unlink(missing_ok=True)
+            with suppress(OSError):
+                tmp.unlink()
         return words
 
     @classmethod
@@ -144,8 +147,8 @@ class Assistant:
 
     def answer(self, question: str, session_id: str | None = None, owner: str = "") -> Answer:
         """Answer one question in a session (`owner`: the client it belongs to, for the store's quota); never raises."""
-        session_id = session_id or uuid.uuid4().hex
-        question = question if isinstance(question, str) else ""
+        session_id = _SURROGATE.sub("\ufffd", session_id) if session_id else uuid.uuid4().hex
+        question = _SURROGATE.sub("\ufffd", question) if isinstance(question, str) else ""  # no channel can print those
         dialogue = Dialogue.from_dict(self.sessions.get(session_id))
         try:
             if len(question) > MAX_CHARS:

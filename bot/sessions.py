@@ -93,10 +93,11 @@ class MemorySessionStore:
 class SqliteSessionStore:
     """Sessions in a SQLite file, so that several server processes on one machine share them.
 
-    Never blocks the caller for long: writes go through a queue to one writer thread (a write waiting on
-    another process's lock delays nobody), and a read that finds the file locked for more than
-    `read_timeout` seconds answers without context and logs why. The file is pruned as it is written:
-    expired sessions, owners over their quota, and the oldest sessions beyond `max_rows`.
+    Never blocks the caller for long. A write is tried at once without waiting for a lock (committed before
+    the answer goes out, so a follow-up on another worker sees it); when another process holds the file,
+    it is queued for a writer thread instead and read back from memory meanwhile. A read that finds the
+    file locked for more than `read_timeout` seconds answers without context and logs why. The file is
+    pruned as it is written: expired sessions, owners over their quota, the oldest beyond `max_rows`.
     """
 
     def __init__(self, path: Path, ttl: float = TTL, per_owner: int = PER_OWNER, max_rows: int = 200_000,
@@ -104,10 +105,11 @@ class SqliteSessionStore:
         self._path, self._ttl, self._per_owner, self._max_rows = path, ttl, per_owner, max_rows
         self._read_timeout = read_timeout
         self._local = threading.local()
-        self._pending: dict[str, tuple[int, dict]] = {}  # queued here, not yet committed: read back from here
+        self._pending: dict[str, tuple[int, dict]] = {}  # queued, not yet committed: read back from here
         self._serial = itertools.count()
-        self._pending_lock = threading.Lock()
+        self._lock = threading.Lock()
         self._queue: queue.Queue = queue.Queue(maxsize=10_000)
+        self._written = 0
         self._warning = Throttled()
         conn = self._open(timeout=5.0)
         conn.execute("PRAGMA journal_mode=WAL")
@@ -126,41 +128,74 @@ class SqliteSessionStore:
         conn.execute("PRAGMA synchronous=NORMAL")
         return conn
 
+    def _connection(self) -> sqlite3.Connection:
+        """This thread's connection (reads wait at most `read_timeout` for a lock, writes not at all)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._open(timeout=self._read_timeout)
+        return conn
+
     def get(self, session_id: str) -> dict:
-        with self._pending_lock:
+        with self._lock:
             if session_id in self._pending:
                 return dict(self._pending[session_id][1])
-        conn = getattr(self._local, "conn", None)
         try:
-            if conn is None:
-                conn = self._local.conn = self._open(timeout=self._read_timeout)
-            row = conn.execute("SELECT state FROM sessions WHERE id = ? AND touched > ?",
-                               (session_id, time.time() - self._ttl)).fetchone()
+            conn = self._connection()
+            conn.execute(f"PRAGMA busy_timeout = {int(self._read_timeout * 1000)}")
+            rows = conn.execute("SELECT state FROM sessions WHERE id = ? AND touched > ?",
+                                (session_id, time.time() - self._ttl)).fetchall()  # all: no read left open
         except sqlite3.Error as error:
             self._warning.warn("会话文件 %s 暂时读不了（%s）：这次回答不带上下文", self._path, error)
             return {}
-        return json.loads(row[0]) if row else {}
+        return json.loads(rows[0][0]) if rows else {}
 
     def put(self, session_id: str, state: dict, owner: str = "") -> None:
+        row = (session_id, owner, json.dumps(state, ensure_ascii=False), time.time())
+        with self._lock:
+            queued = session_id in self._pending  # an older write still queued: this one must follow it
+        if not queued:
+            try:
+                conn = self._connection()
+                conn.execute("PRAGMA busy_timeout = 0")
+                self._write(conn, [row])
+                return
+            except sqlite3.Error:
+                pass  # locked by another process: the writer thread waits for it instead
         serial = next(self._serial)
-        with self._pending_lock:
+        with self._lock:
             self._pending[session_id] = (serial, dict(state))
         try:
-            self._queue.put_nowait((serial, (session_id, owner, json.dumps(state, ensure_ascii=False), time.time())))
+            self._queue.put_nowait((serial, row))
         except queue.Full:
             self._warning.warn("会话文件 %s 写入积压，丢弃一次会话更新", self._path)
-            self._settled([(serial, (session_id,))])
+            self._settled([(serial, row)])
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until every queued write is committed (tests, shutdown); False if that took too long."""
         deadline = time.monotonic() + timeout
-        while (self._queue.unfinished_tasks or self._pending) and time.monotonic() < deadline:
+        while self._queue.unfinished_tasks and time.monotonic() < deadline:
             time.sleep(0.005)
         return not self._queue.unfinished_tasks
 
+    def _write(self, conn: sqlite3.Connection, rows: list[tuple]) -> None:
+        with conn:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany("INSERT INTO sessions VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+                             "owner = excluded.owner, state = excluded.state, touched = excluded.touched "
+                             "WHERE excluded.touched >= sessions.touched", rows)
+            for owner in {row[1] for row in rows}:
+                conn.execute("DELETE FROM sessions WHERE owner = ? AND id NOT IN (SELECT id FROM sessions "
+                             "WHERE owner = ? ORDER BY touched DESC LIMIT ?)", (owner, owner, self._per_owner))
+            with self._lock:
+                self._written += len(rows)
+                due, self._written = self._written >= 1000, self._written % 1000
+            if due:
+                conn.execute("DELETE FROM sessions WHERE touched < ?", (time.time() - self._ttl,))
+                conn.execute("DELETE FROM sessions WHERE id IN "
+                             "(SELECT id FROM sessions ORDER BY touched DESC LIMIT -1 OFFSET ?)", (self._max_rows,))
+
     def _write_forever(self) -> None:
         conn = None
-        written = 0
         while True:
             batch = [self._queue.get()]
             while len(batch) < 500:
@@ -170,16 +205,7 @@ class SqliteSessionStore:
                     break
             try:
                 conn = conn or self._open(timeout=30.0)
-                with conn:
-                    conn.execute("BEGIN IMMEDIATE")
-                    conn.executemany("INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?)", [row for _, row in batch])
-                    for owner in {row[1] for _, row in batch}:
-                        conn.execute("DELETE FROM sessions WHERE owner = ? AND id NOT IN (SELECT id FROM sessions "
-                                     "WHERE owner = ? ORDER BY touched DESC LIMIT ?)", (owner, owner, self._per_owner))
-                    written += len(batch)
-                    if written >= 1000:
-                        written = 0
-                        self._prune(conn)
+                self._write(conn, [row for _, row in batch])
             except sqlite3.Error as error:
                 self._warning.warn("会话文件 %s 写不进去（%s）：%s 次会话更新丢失", self._path, error, len(batch))
                 conn = None
@@ -190,12 +216,7 @@ class SqliteSessionStore:
 
     def _settled(self, batch) -> None:
         """Forget the pending copies these writes were for (not a newer one queued since)."""
-        with self._pending_lock:
+        with self._lock:
             for serial, row in batch:
                 if self._pending.get(row[0], (None,))[0] == serial:
                     del self._pending[row[0]]
-
-    def _prune(self, conn: sqlite3.Connection) -> None:
-        conn.execute("DELETE FROM sessions WHERE touched < ?", (time.time() - self._ttl,))
-        conn.execute("DELETE FROM sessions WHERE id IN (SELECT id FROM sessions ORDER BY touched DESC LIMIT -1 OFFSET ?)",
-                     (self._max_rows,))

@@ -76,7 +76,7 @@ def parse_question(body: bytes, max_chars: int) -> tuple[str, str | None]:
             422, "question_too_long", f"问题太长了（{len(question)} 字），请控制在 {max_chars} 字以内。"
         )
     session_id = payload.get("session_id")
-    if session_id is not None and not (isinstance(session_id, str) and _SESSION_ID.match(session_id)):
+    if session_id is not None and not (isinstance(session_id, str) and _SESSION_ID.fullmatch(session_id)):
         raise InvalidQuestion(
             422, "invalid_session_id", "session_id 应是 1 到 64 个字母、数字、下划线或连字符；新会话可省略它。"
         )

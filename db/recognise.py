@@ -213,6 +213,8 @@ class _Builder:
         elif self.current is not None and not self.broken:
             try:
                 self._continuation(self.current, grid)
+            except RepeatedTable:
+                raise
             except LoadError as error:
                 self.tables.remove(self.current)
                 self._skip(self.current, error)
@@ -247,7 +249,17 @@ class _Builder:
         if table.standard.layout != "form":
             while rows and _is_header_row(rows[0].cells):
                 rows.pop(0)  # header repeated after a page break
+        self._refuse_copy(table, rows, grid.line)
         self._add_rows(table, rows)
+
+    def _refuse_copy(self, table: Table, rows: list[GridRow], line: int) -> None:
+        """A continuation that repeats rows the table already has, every one of them, is the same table
+        printed again: a file pasted together or damaged, and it would double every amount."""
+        had = {tuple(r.cells) for r in table.rows}
+        data = [r for r in rows if any(c.strip() for c in r.cells) and not _is_index_row(r.cells)]
+        if had and data and all(tuple(r.cells) in had for r in data):
+            raise RepeatedTable(self.path, line, f"“{table.title}”在这里又出现了一遍（与第 {table.line} 行起的表相同）："
+                                                 "同一张表重复，文件可能是拼接或损坏的，没有加载")
 
     def _add_rows(self, table: Table, rows: list[GridRow]) -> None:
         for row in rows:
@@ -261,6 +273,10 @@ class _Builder:
                         f"“{table.standard.name}”此行只有 {len(row.cells)} 格，表头有 {len(table.columns)} 列：表格不完整（被截断？）",
                     )
             table.rows.append(row)
+
+
+class RepeatedTable(LoadError):
+    """A table printed twice in one document: the document is refused, not the table skipped."""
 
 
 def _is_table_part(text: str) -> bool:

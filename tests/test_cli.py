@@ -54,6 +54,14 @@ def test_ask_json_and_jsonl(settings, assistant):
     assert len(answers) == 3 and "1359.80" in answers[1]["text"] and "4.30" in answers[2]["text"]
 
 
+def test_jsonl_survives_lone_surrogates_and_answers_every_later_line(settings, assistant):
+    stdin = '{"question": "\\ud800三公\\udfff经费", "session_id": "\\udc80"}\n{"question": "\\udfff"}\n三公经费多少\n'
+    result = run(settings, "ask", "--jsonl", stdin=stdin)
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert result.returncode == 0 and "Traceback" not in result.stderr
+    assert len(answers) == 3 and "4.30" in answers[2]["text"]
+
+
 def test_chat_answers_and_shows_the_source(settings, assistant):
     out = run(settings, "chat", stdin="三公经费多少\n/source\n/quit\n").stdout
     assert "4.30" in out and "一般公共预算“三公”经费支出情况表 ·" in out and "第465行" in out

@@ -340,8 +340,10 @@ async def test_webhook_mode_through_the_web_app(api, assistant):
             for wrong in ({}, {"X-Telegram-Bot-Api-Secret-Token": "guess"}):
                 assert (await client.post("/telegram/hook", json=update, headers=wrong)).status_code == 403
             headers = {"X-Telegram-Bot-Api-Secret-Token": env["TELEGRAM_WEBHOOK_SECRET"]}
-            for junk in (b"{", b"[]", b'{"message": {}}'):
+            for junk in (b"{", b"[]", b'{"message": {}}', b"[" * 100_000):
                 assert (await client.post("/telegram/hook", content=junk, headers=headers)).status_code == 400
+            huge = b'{"update_id": 1, "message": {"text": "' + b"a" * (20 * 2**20) + b'"}}'
+            assert (await client.post("/telegram/hook", content=huge, headers=headers)).status_code == 413
             assert (await client.post("/telegram/hook", json=update, headers=headers)).status_code == 200
             [sent] = await fake.wait_for("sendMessage")
             assert (await client.get("/healthz")).status_code == 200  # the web app is served alongside

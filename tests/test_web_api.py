@@ -163,10 +163,12 @@ JSON = {"content-type": "application/json"}
         ('{"question": "三公经费多少", "session_id": 5}', 422, "invalid_session_id"),
         ('{"question": "三公经费多少", "session_id": "../../etc/passwd"}', 422, "invalid_session_id"),
         ('{"question": "三公经费多少", "session_id": ""}', 422, "invalid_session_id"),
+        ('{"question": "三公经费多少", "session_id": "abc\\n"}', 422, "invalid_session_id"),
     ],
     ids=[
         "empty", "blank", "too-long", "not-json", "not-utf8", "deep-nesting", "lone-surrogate", "no-body",
         "array", "string", "no-question", "question-number", "question-list", "session-number", "session-path", "session-empty",
+        "session-newline",
     ],
 )
 def test_bad_requests_get_clear_chinese_errors(client, body, status, error):
@@ -300,10 +302,13 @@ def test_rate_limit_answers_429_with_retry_after_per_client(assistant):
 
 
 def test_healthz(client):
+    """Alive, with the version of the database it serves."""
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
     assert response.json()["documents"] >= 1
+    assert response.json()["version"] == client.get("/healthz").json()["version"]
+    assert len(response.json()["version"]) == 12 and response.headers["cache-control"] == "no-store"
 
 
 def test_tables_lists_the_loaded_disclosure(client):
