@@ -85,7 +85,8 @@ class Composer(Computations, Listings, TextAnswers, Across):
         options = [f"{e.code} {e.name}多少" if e.code and e.kind in ("func", "econ") else f"{e.name}多少" for e in entities][:MAX_OPTIONS]
         names = "；".join(f"{e.code} {e.name}" if e.code and e.kind in ("func", "econ") else e.name for e in entities[:MAX_OPTIONS])
         more = f"等 {len(entities)} 项" if len(entities) > MAX_OPTIONS else ""
-        return Answer(CLARIFY, f"“{what}”对应多项：{names}{more}。请问你指哪一个？", [], [], [], options)
+        counted = [Figure(str(len(entities)), "项", formula=f"“{what}”对应的名称个数")] if more else []
+        return Answer(CLARIFY, f"“{what}”对应多项：{names}{more}。请问你指哪一个？", counted, [], [], options)
 
     def scope_unit(self) -> Entity | None:
         """The unit a question is about, or None for the whole department."""

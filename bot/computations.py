@@ -125,11 +125,11 @@ class Computations:
         values = [self._side(o) for o in operands]
         if not all(values):
             return self.not_found(self.say("ratio.missing"))
-        if values[1][0] == 0:
-            return self.not_found(self.say("ratio.zero", whole=values[1][2]))
         a, b = values
         if "times_of" not in self.q.flags and a[0] < b[0]:
             a, b = b, a  # 谁的预算多？差几倍: the larger over the smaller
+        if b[0] == 0:
+            return self.not_found(self.say("ratio.zero", whole=b[2]))
         times = (a[0] / b[0]).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
         self.figures.append(computed(times, "倍", f"{show(a[0])} ÷ {show(b[0])}（{a[2]} ÷ {b[2]}）"))
         return self.answer(self.say("ratio.result", left=a[2], left_amount=a[1], right=b[2], right_amount=b[1], times=times))

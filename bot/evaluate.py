@@ -16,7 +16,7 @@ from bot.trace import decimal_or_none, unverified
 
 _NUMBER = re.compile(r"(?<![\d.])\d[\d,]*(?:\.\d+)?")
 # identifiers, not figures: years, line numbers, list ordinals, codes
-_IDENTIFIERS = re.compile(r"(?:19|20)\d{2}(?=年|\)|）|$|\s|[^\d])|第\s*\d+\s*(?:行|组|个)|^\s*\d+\.\s|(?<![\d.])\d{3,22}(?![\d.,]|\s*(?:万元|元|%|个|辆|台))|[（(]\d+[)）]|\d+[、.](?=\D)")
+_IDENTIFIERS = re.compile(r"(?<![\d.])(?:19|20)\d{2}(?=年|\)|）|$|\s|[^\d])|第\s*\d+\s*(?:行|组|个)|^\s*\d+\.\s|(?<![\d.])\d{3,22}(?![\d.,]|\s*(?:万元|元|%|个|辆|台))|[（(]\d+[)）]|\d+[、.](?=\D)")
 
 
 @dataclass

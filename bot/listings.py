@@ -115,7 +115,7 @@ class Listings:
         order = self.q.order
         ordered = items if order.descending else list(reversed(items))
         self.remember_list(ordered)
-        n = len(ordered) if order.whole else max(order.nth or order.top or 1, 1)
+        n = len(ordered) if order.whole else min(max(order.nth or order.top or 1, 1), len(ordered))
         picked = self._ranked(ordered, n)
         if not picked:
             return self.answer(self.say("rank.past_end", what=what, count=self.count(len(ordered), "个", ordered[0][1].table, what), n=n))

@@ -514,7 +514,7 @@ def amount_bounds(text: str, words: dict[str, re.Pattern]) -> Bounds | None:
     span = re.search(_AMOUNT + rf"\s*(?:{words['range'].pattern})\s*" + _AMOUNT + r"(?:之间)?", text)
     if span and (span.group(2) or span.group(4)):
         unit = _UNITS[span.group(4) or span.group(2)]
-        low, high = Decimal(span.group(1)), Decimal(span.group(3))
+        low, high = sorted((Decimal(span.group(1)), Decimal(span.group(3))))  # 23万到2万之间 is 2万 to 23万
         return Bounds(low, False, high, False, unit, f"{show(low)}至{show(high)}{unit}之间")
     for side, strict, label in _SIDES:
         match = re.search(rf"(?:{words[side + ('_strict' if strict else '')].pattern})\s*是?\s*" + _AMOUNT, text)

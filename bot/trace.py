@@ -15,6 +15,8 @@ from bot.answer import Answer, Figure
 from db.money import CENT, FEN_PER_UNIT, convert
 
 _NUM = re.compile(r"-?\d+(?:\.\d+)?")
+_LABEL = re.compile(r"（[^（）]*）|\([^()]*\)")  # innermost brackets first
+_UNIT_NOTE = re.compile(r"（(万元|元|亿元)）\s*$")
 
 
 def decimal_or_none(text: str) -> Decimal | None:
@@ -37,17 +39,36 @@ def _stored(conn: sqlite3.Connection, figure: Figure) -> bool:
         "SELECT f.value, f.unit FROM facts f JOIN tables t ON t.id = f.table_id WHERE t.name = ? AND f.line = ?",
         (figure.table, figure.line),
     ).fetchall()
-    if figure.formula:  # a row sum shown as one cell ("51.89 + 44.20（万元）")
-        return _formula_holds(figure, [])
+    if figure.formula:  # a row sum shown as one cell ("51.89 + 44.20（万元）"), perhaps in another unit
+        return _row_sum_holds(figure)
     return any(figure.unit in FEN_PER_UNIT and convert(decimal_or_none(v), u, figure.unit) == value for v, u in rows) or any(
         decimal_or_none(v) == value for v, _ in rows)
+
+
+def _without_labels(formula: str) -> str:
+    """The arithmetic of a formula: bracketed labels removed, nested ones too (因公出国（境）费、2024年会议费)."""
+    text = formula.split("=")[0]
+    while True:
+        bare = _LABEL.sub("", text)
+        if bare == text:
+            return bare
+        text = bare
+
+
+def _row_sum_holds(figure: Figure) -> bool:
+    """A cell summed from parts in the table's unit, shown converted to the figure's unit."""
+    unit = _UNIT_NOTE.search(figure.formula or "")
+    if unit is None or unit.group(1) == figure.unit or unit.group(1) not in FEN_PER_UNIT:
+        return _formula_holds(figure, [])
+    total = sum((Decimal(n) for n in _NUM.findall(_without_labels(figure.formula))), Decimal(0))
+    return convert(total, unit.group(1), figure.unit) == decimal_or_none(figure.value)
 
 
 def _formula_holds(figure: Figure, others: list[Figure]) -> bool:
     """Recompute sums (a + b), differences (a − b), shares (a ÷ b × 100%) and ratios (a ÷ b)."""
     formula = figure.formula or ""
     value = decimal_or_none(figure.value)
-    numbers = [Decimal(n) for n in _NUM.findall(re.sub(r"（[^）]*）|\([^)]*\)", "", formula.split("=")[0]))]
+    numbers = [Decimal(n) for n in _NUM.findall(_without_labels(formula))]
     if "× 100%" in formula and len(numbers) >= 2:
         return (numbers[0] / numbers[1] * 100).quantize(CENT, rounding=ROUND_HALF_UP) == value
     if "÷" in formula and len(numbers) >= 2:
