@@ -48,6 +48,9 @@ class ConnectionLimits:
     max_per_client: int = 64
     trusted: frozenset[str] = frozenset({"127.0.0.1"})  # the reverse proxy: many clients, one address
 
+    def trusts(self, address: str) -> bool:
+        return address in self.trusted or "*" in self.trusted
+
     def fitted_to_descriptors(self) -> "ConnectionLimits":
         """These limits with `max_connections` lowered to what the process's file-descriptor limit allows."""
         soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -104,7 +107,7 @@ class GuardedH11Protocol(H11Protocol):
         reason = None
         if cls.open_total >= limits.max_connections:
             reason = "连接总数已满"
-        elif self._peer not in limits.trusted and cls.open_by_client[self._peer] >= limits.max_per_client:
+        elif not limits.trusts(self._peer) and cls.open_by_client[self._peer] >= limits.max_per_client:
             reason = f"{self._peer} 的连接数已满"
         if reason:
             self._counted = False
