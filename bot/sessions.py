@@ -100,7 +100,7 @@ class SqliteSessionStore:
     pruned as it is written: expired sessions, owners over their quota, the oldest beyond `max_rows`.
     """
 
-    def __init__(self, path: Path, ttl: float = TTL, per_owner: int = PER_OWNER, max_rows: int = 200_000,
+    def __init__(self, path: Path, ttl: float = TTL, per_owner: int = PER_OWNER, max_rows: int = 50_000,
                  read_timeout: float = 0.2) -> None:
         self._path, self._ttl, self._per_owner, self._max_rows = path, ttl, per_owner, max_rows
         self._read_timeout = read_timeout

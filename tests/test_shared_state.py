@@ -171,9 +171,14 @@ def test_a_conversation_started_on_one_server_continues_on_another(settings, ass
         assert FOLLOW_UP[2] in follow["text"]
 
 
-def test_the_rate_limit_holds_exactly_across_four_workers(settings, assistant, redis_url, tmp_path):
-    url, _ = redis_url
-    env = _env(settings, url, BUDGETBOT_RATE_LIMIT="12")
+@pytest.mark.parametrize("store", ["redis", "sqlite"])
+def test_the_rate_limit_and_conversations_hold_exactly_across_four_workers(settings, assistant, request, tmp_path,
+                                                                            store):
+    if store == "redis":
+        env = _env(settings, request.getfixturevalue("redis_url")[0], BUDGETBOT_RATE_LIMIT="12")
+    else:  # one machine without Redis: a SQLite file beside the cache
+        env = {"BUDGETBOT_DB": str(settings.db_path), "BUDGETBOT_CACHE": str(settings.cache_dir),
+               "BUDGETBOT_SESSIONS": str(tmp_path / "sessions.sqlite"), "BUDGETBOT_RATE_LIMIT": "12"}
     with server_process(env, tmp_path / "w.log", workers=4) as (base, _):
         statuses = []
         session = None
