@@ -43,6 +43,8 @@ class Answer:
     suggestions: list[str] = field(default_factory=list)
     options: list[str] = field(default_factory=list)
     session_id: str | None = None
+    id: str | None = None  # opaque and unguessable: feedback and exports name the answer by it
+    chart: dict | None = None  # bars over some of `figures` (bot/charts.py), for rankings and breakdowns
 
     def to_dict(self) -> dict:
         """The JSON shape every channel sends (dataclasses.asdict is ten times slower here)."""
@@ -50,6 +52,7 @@ class Answer:
             "status": self.status, "text": self.text,
             "figures": [dict(vars(f)) for f in self.figures], "citations": [dict(vars(c)) for c in self.citations],
             "suggestions": list(self.suggestions), "options": list(self.options), "session_id": self.session_id,
+            "id": self.id, "chart": self.chart,
         }
 
 

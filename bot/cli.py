@@ -115,13 +115,20 @@ def cmd_ask(args, settings: Settings) -> int:
                 if isinstance(data, dict):  # fields of the wrong type are not guessed at: an empty question
                     question = data.get("question") if isinstance(data.get("question"), str) else ""
                     sid = data.get("session_id") if isinstance(data.get("session_id"), str) and data.get("session_id") else session
-            print(json.dumps(assistant.answer(question, sid).to_dict(), ensure_ascii=False), flush=True)
+            print(json.dumps(assistant.answer(question, sid, channel="cli").to_dict(), ensure_ascii=False), flush=True)
+        assistant.finish()
         return 0
     question = " ".join(args.question)
     if args.explain:
         print(json.dumps(assistant.explain(question), ensure_ascii=False, indent=2, default=str))
         return 0
-    answer = assistant.answer(question)
+    answer = assistant.answer(question, channel="cli")
+    assistant.finish()
+    if args.csv:
+        from bot.exports import as_csv, cited_rows
+
+        sys.stdout.buffer.write(as_csv(cited_rows(assistant, [vars(c) for c in answer.citations])))
+        return 0 if answer.citations else 1
     print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2) if args.json else answer.text + paged(answer))
     return 0
 
@@ -149,7 +156,8 @@ def cmd_chat(args, settings: Settings) -> int:
                             for c in last.citations)
                   if last and last.citations else "还没有可以引用的回答。", flush=True)
         elif command:
-            print(assistant.answer(question, "chat").text, flush=True)
+            print(assistant.answer(question, "chat", channel="cli").text, flush=True)
+    assistant.finish()
     return 0
 
 
@@ -217,6 +225,7 @@ def parser() -> argparse.ArgumentParser:
             p.add_argument("--json", action="store_true", help="print the answer object")
             p.add_argument("--jsonl", action="store_true", help="one question (or JSON object) per stdin line")
             p.add_argument("--explain", action="store_true", help="show tokens, entities, intent and rows read")
+            p.add_argument("--csv", action="store_true", help="print the rows the answer cites as CSV (UTF-8 with BOM)")
         elif name == "eval":
             p.add_argument("file")
             p.add_argument("--min-accuracy", type=float, default=0.0)

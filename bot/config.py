@@ -8,6 +8,7 @@ from pathlib import Path
 
 from db.paths import KNOWLEDGE_DIR, PROJECT_ROOT, SOURCES_DIR  # noqa: F401  (db/ never imports bot/)
 DEFAULT_DB = PROJECT_ROOT / "db" / "budget.sqlite"
+LOG_NAME = "questions.sqlite"  # the question log's default: beside the database (db/questions.sqlite)
 DEFAULT_TELEGRAM_URL = "https://api.telegram.org/bot"
 
 
@@ -51,6 +52,12 @@ def _number(env: dict[str, str], name: str, default: float, kind: type = int, mi
     return value
 
 
+def _log_path(text: str, db_path: Path) -> Path | None:
+    if text.lower() in ("off", "none", "0", "false", "no"):
+        return None
+    return Path(text) if text else db_path.with_name(LOG_NAME)
+
+
 def _redis_url(url: str) -> str | None:
     if url and not url.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError(f"BUDGETBOT_REDIS_URL 应以 redis://、rediss:// 或 unix:// 开头，收到“{url}”")
@@ -83,6 +90,10 @@ class Settings:
     rate_limit_per_minute: int = 600
     redis_url: str | None = None  # sessions and the rate limit shared by every worker and machine
     workers: int = 1  # server processes on this machine (set by `budgetbot serve --workers` for its workers)
+    log_path: Path | None = None  # the question log (its own SQLite file); None: nothing is recorded
+    log_days: int = 90  # questions older than this are pruned
+    log_rows: int = 1_000_000  # and never more than this many
+    log_salt: str | None = None  # the key users are hashed with; default: a random one kept in the log file
     max_connections: int = 1000
     max_connections_per_client: int = 64
     request_timeout: float = 10.0
@@ -112,6 +123,10 @@ class Settings:
             rate_limit_per_minute=_number(env, "BUDGETBOT_RATE_LIMIT", 600),
             redis_url=_redis_url(env.get("BUDGETBOT_REDIS_URL", "").strip()),
             workers=_number(env, "BUDGETBOT_WORKERS", 1, minimum=1),
+            log_path=_log_path(env.get("BUDGETBOT_LOG", "").strip(), Path(env.get("BUDGETBOT_DB", DEFAULT_DB))),
+            log_days=_number(env, "BUDGETBOT_LOG_DAYS", 90, minimum=1),
+            log_rows=_number(env, "BUDGETBOT_LOG_ROWS", 1_000_000, minimum=100),
+            log_salt=env.get("BUDGETBOT_LOG_SALT") or None,
             max_connections=_number(env, "BUDGETBOT_MAX_CONNECTIONS", 1000, minimum=1),
             max_connections_per_client=_number(env, "BUDGETBOT_MAX_CONNECTIONS_PER_CLIENT", 64, minimum=1),
             request_timeout=_number(env, "BUDGETBOT_REQUEST_TIMEOUT", 10.0, float, minimum=0.1),

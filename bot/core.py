@@ -7,8 +7,10 @@ import json
 import logging
 import os
 import re
+import secrets
 import sqlite3
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from contextlib import suppress
@@ -18,6 +20,7 @@ from pathlib import Path
 
 from bot.answer import ANSWERED, CLARIFY, NOT_FOUND, Answer, Citation, Figure, combine
 from bot.catalog import Catalog, norm
+from bot.charts import chart_of
 from bot.compose import DEFAULT_SUGGESTIONS, Composer
 from bot.config import Settings
 from bot.dialogue import Dialogue, follow_up
@@ -30,7 +33,8 @@ from bot.query import Query
 from bot.segment import build_tokenizer, segment
 from bot.sessions import MemorySessionStore, SessionStore
 from bot.stores import open_sessions
-from bot.understand import Parse, understand
+from bot.question_log import QuestionLog, open_log
+from bot.understand import Parse, not_understood, understand
 from bot.validate import check_knowledge
 from db.load import SCHEMA_VERSION
 
@@ -55,12 +59,14 @@ def _without_departments(normalized: Normalized, said: tuple[tuple[int, int], ..
 class Assistant:
     """Holds the database, the lexicon and the tokenizer, built once; answers questions."""
 
-    def __init__(self, db_path: Path, lexicon: Lexicon, cache_dir: Path, sessions: SessionStore | None = None) -> None:
+    def __init__(self, db_path: Path, lexicon: Lexicon, cache_dir: Path, sessions: SessionStore | None = None,
+                 question_log: QuestionLog | None = None) -> None:
         self.conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, check_same_thread=False)
         self.conn.row_factory = sqlite3.Row
         self.lock = threading.Lock()
         self.lexicon = lexicon
         self.sessions = sessions or MemorySessionStore()
+        self.question_log = question_log
         ids = [r[0] for r in self.conn.execute("SELECT id FROM documents ORDER BY year DESC, id")]
         self.catalogs = [Catalog(self.conn, doc_id, lexicon) for doc_id in ids]
         self.by_source = {c.source: c for c in self.catalogs}
@@ -113,7 +119,7 @@ class Assistant:
 
         ensure_database(settings.db_path, settings.sources_dir)
         return cls(settings.db_path, load_lexicon(settings.knowledge_dir), settings.cache_dir,
-                   sessions or open_sessions(settings))
+                   sessions or open_sessions(settings), open_log(settings))
 
     @cached_property
     def version(self) -> str:
@@ -145,8 +151,11 @@ class Assistant:
         return Answer(**{**data, "figures": [Figure(**f) for f in data["figures"]],
                          "citations": [Citation(**c) for c in data["citations"]]})
 
-    def answer(self, question: str, session_id: str | None = None, owner: str = "") -> Answer:
-        """Answer one question in a session (`owner`: the client it belongs to, for the store's quota); never raises."""
+    def answer(self, question: str, session_id: str | None = None, owner: str = "", channel: str = "") -> Answer:
+        """Answer one question in a session; never raises. `owner` is the client it comes from (a chat, an
+        address: the session store's quota and, hashed, the log's user); `channel` is logged with it."""
+        started = time.perf_counter()
+        understood: list[tuple[Parse | None, Query | None]] = []
         session_id = _SURROGATE.sub("\ufffd", session_id) if session_id else uuid.uuid4().hex
         question = _SURROGATE.sub("\ufffd", question) if isinstance(question, str) else ""  # no channel can print those
         dialogue = Dialogue.from_dict(self.sessions.get(session_id))
@@ -156,17 +165,41 @@ class Assistant:
                                 suggestions=DEFAULT_SUGGESTIONS[:3])
             else:
                 with self.lock:
-                    answer = combine([self._answer(clause, dialogue)[0] for clause in self._clauses(question, dialogue)])
+                    results = [self._answer(clause, dialogue) for clause in self._clauses(question, dialogue)]
+                answer = combine([a for a, _, _ in results])
+                understood = [(parse, query) for _, parse, query in results]
         except Exception:  # one bad question must not take the channel down
             log.exception("answering failed for %r", question[:200])
             answer = Answer(NOT_FOUND, "抱歉，这个问题处理时出错了。请换个说法再问。", suggestions=DEFAULT_SUGGESTIONS[:3])
         answer.session_id = session_id
+        answer.id = secrets.token_urlsafe(16)
+        answer.chart = chart_of(answer) if answer.status == ANSWERED else None
         self._locate(answer)
         answer.suggestions = [s for s in answer.suggestions if s != question.strip()][:3]
         # /source shows the last answer's citations; never those of an earlier question
         dialogue.answer = answer.to_dict() if answer.status == ANSWERED or answer.options else None
         self.sessions.put(session_id, dialogue.to_dict(), owner or session_id)
+        if self.question_log is not None:
+            self._record(question, answer, understood, owner or session_id, channel, time.perf_counter() - started)
         return answer
+
+    def _record(self, question: str, answer: Answer, understood: list, owner: str, channel: str, took: float) -> None:
+        """One entry of the question log: the question, its typed queries, what was not understood, the answer."""
+        self.question_log.record({
+            "id": answer.id, "time": time.time(), "channel": channel or "other",
+            "user": self.question_log.user_key(owner),
+            "question": question[:2000], "status": answer.status, "text": answer.text[:4000],
+            "query": [q.describe() for _, q in understood if q is not None],
+            "unknown": list(dict.fromkeys(w for p, _ in understood if p is not None for w in not_understood(p))),
+            "documents": list(dict.fromkeys(c.document for c in answer.citations)),
+            "figures": [dict(vars(f)) for f in answer.figures], "citations": [dict(vars(c)) for c in answer.citations],
+            "elapsed_ms": round(took * 1000, 3),
+        })
+
+    def finish(self) -> None:
+        """Write what the question log still holds (before the process exits)."""
+        if self.question_log is not None:
+            self.question_log.flush()
 
     def source_path(self, name: str) -> Path | None:
         """The file a loaded PDF was read from, by its document name; None when unknown or gone."""

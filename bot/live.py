@@ -57,7 +57,7 @@ class LiveAssistant:
     def _switch(self, identity: tuple) -> None:
         try:
             fresh = Assistant(self._settings.db_path, self._current.lexicon, self._settings.cache_dir,
-                              self._current.sessions)
+                              self._current.sessions, self._current.question_log)
             old, self._current, self._identity = self._current, fresh, identity
             log.info("数据库已更新：%s → %s（%s 份文件）", old.version, fresh.version, len(fresh.catalogs))
             with old.lock:  # an answer still reading the old file finishes first

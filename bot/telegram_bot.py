@@ -39,7 +39,9 @@ from telegram.ext import (
 )
 
 from bot.answer import CLARIFY
+from bot.charts import cjk_font, describe, png
 from bot.config import Settings
+from bot.exports import as_xlsx, cited_rows
 from bot.telegram_render import (
     APOLOGY,
     EMPTY,
@@ -69,6 +71,9 @@ COMMANDS = (
     ("source", "查看上一个回答的完整出处"),
 )
 MAX_STORED_BUTTONS = 200  # per chat; older buttons answer "已过期"
+FEEDBACK_REASONS = {"r1": "数字不对", "r2": "没回答我的问题"}
+THANKS = "谢谢反馈！"
+WHY_DOWN = "哪里不对？点一下原因，帮我们改进。"
 
 MISSING_TOKEN = "错误：未设置环境变量 TELEGRAM_BOT_TOKEN（向 @BotFather 申请机器人后获得）。"
 MISSING_SECRET = "错误：设置了 TELEGRAM_WEBHOOK_URL，但未设置环境变量 TELEGRAM_WEBHOOK_SECRET。"
@@ -142,11 +147,18 @@ def _remember_questions(chat_data: dict, questions: Sequence[str]) -> list[str]:
     return keys
 
 
-def _keyboard(chat_data: dict, questions: Sequence[str]) -> InlineKeyboardMarkup | None:
-    if not questions:
-        return None
+def _keyboard(chat_data: dict, questions: Sequence[str], answer_id: str | None = None,
+              exportable: bool = False) -> InlineKeyboardMarkup | None:
+    """Question buttons, then (under an answer) 👍 / 👎 and, when it cites rows, the spreadsheet button."""
     keys = _remember_questions(chat_data, questions)
-    return InlineKeyboardMarkup([[InlineKeyboardButton(q, callback_data=k)] for q, k in zip(questions, keys)])
+    rows = [[InlineKeyboardButton(q, callback_data=k)] for q, k in zip(questions, keys)]
+    if answer_id:
+        tools = [InlineKeyboardButton("👍", callback_data=f"up:{answer_id}"),
+                 InlineKeyboardButton("👎", callback_data=f"dn:{answer_id}")]
+        if exportable:
+            tools.append(InlineKeyboardButton("下载数据", callback_data=f"xl:{answer_id}"))
+        rows.append(tools)
+    return InlineKeyboardMarkup(rows) if rows else None
 
 
 async def _send(
@@ -164,11 +176,18 @@ async def _send(
 
 
 async def _answer(message: Message, context: ContextTypes.DEFAULT_TYPE, question: str, *, tapped: bool) -> None:
-    answer = context.bot_data["assistant"].answer(question, session_id(message.chat.id))
+    answer = context.bot_data["assistant"].answer(question, session_id(message.chat.id), f"tg:{message.chat.id}",
+                                                  "telegram")
     buttons = answer.options if answer.status == CLARIFY else []
-    markup = _keyboard(context.chat_data, [*buttons, *answer.suggestions])
+    logged = context.bot_data["assistant"].question_log is not None
+    markup = _keyboard(context.chat_data, [*buttons, *answer.suggestions], answer.id if logged else None,
+                       bool(answer.citations))
     lines = answer_lines(answer, asked=question if tapped else None)
     await _send(message, lines, markup, quote=not tapped and message.chat.type != ChatType.PRIVATE)
+    if answer.chart and len(answer.chart["bars"]) > 3:  # a picture reads faster than many lines
+        picture = png(answer.chart, cjk_font())
+        if picture is not None:
+            await message.reply_photo(picture, caption=describe(answer.chart)[:1000])
 
 
 async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -201,6 +220,30 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await message.reply_text(TOO_LONG.format(limit=limit))
     else:
         await _answer(message, context, question, tapped=False)
+
+
+async def on_tool(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The buttons under an answer: 👍, 👎 (then why), and the rows behind it as a spreadsheet."""
+    query = update.callback_query
+    action, _, answer_id = query.data.partition(":")
+    assistant = context.bot_data["assistant"]
+    log = assistant.question_log
+    entry = log.entry(answer_id) if log is not None else None
+    if entry is None:
+        await query.answer(EXPIRED)
+        return
+    if action == "xl":
+        await query.answer()
+        rows = cited_rows(assistant, entry["citations"])
+        await query.message.reply_document(as_xlsx(rows), filename=f"budget-answer-{answer_id[:8]}.xlsx",
+                                           caption=f"回答所依据的 {len(rows)} 个单元格（含出处、页码）")
+        return
+    rating, comment = ("up", None) if action == "up" else ("down", FEEDBACK_REASONS.get(action))
+    log.feedback(answer_id, rating, comment, "telegram")
+    await query.answer(THANKS)
+    if action == "dn":
+        reasons = [[InlineKeyboardButton(text, callback_data=f"{key}:{answer_id}")] for key, text in FEEDBACK_REASONS.items()]
+        await query.message.reply_text(WHY_DOWN, reply_markup=InlineKeyboardMarkup(reasons))
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -279,6 +322,7 @@ def build_application(
     for name, callback in (("start", on_start), ("help", on_help), ("tables", on_tables), ("source", on_source)):
         application.add_handler(CommandHandler(name, callback, filters=filters.UpdateType.MESSAGE))
     application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND, on_text))
+    application.add_handler(CallbackQueryHandler(on_tool, pattern=r"^(up|dn|xl|r1|r2):"))
     application.add_handler(CallbackQueryHandler(on_button))
     application.add_handler(MessageHandler(filters.UpdateType.MESSAGE, on_other))
     application.add_error_handler(on_error)

@@ -213,3 +213,21 @@ def _other_body(parse: Parse, catalog: Catalog, loaded: frozenset[str]) -> str |
     bodies = [o for o in _ORGANISATION.findall(parse.text)
               if not any(norm(o) in k or k in norm(o) or abbreviates(norm(o), k) for k in known)]
     return (bodies or places or [None])[0]
+
+
+_FILLER = frozenset("的了吗呢啊吧呀嘛么是有和与及或在把被给对从到为请问下我你他它这那还也都就个些几多少什么怎哪啥要想看查最里")
+
+
+def not_understood(parse: Parse) -> list[str]:
+    """Words the question says that nothing understood: runs of single characters the segmenter could not
+    join into a known word, outside every linked name, split at filler characters (the lexicon's to-do list)."""
+    linked = "".join(m.text for m in parse.mentions)
+    words, run = [], ""
+    for token in [*parse.tokens, ""]:
+        if len(token) == 1 and "\u4e00" <= token <= "\u9fff" and token not in _FILLER and token not in linked:
+            run += token
+            continue
+        if len(run) >= 2:
+            words.append(run)
+        run = ""
+    return list(dict.fromkeys(words))

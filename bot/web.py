@@ -22,6 +22,8 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.config import Settings
+from bot.exports import as_csv, as_xlsx, cited_rows
+from bot.question_log import RATINGS
 from bot.stores import open_limiter
 from bot.web_openapi import SESSION_ID_PATTERN, openapi_document
 from bot.web_pages import demo_page, load_assets, static_asset, widget_js
@@ -121,9 +123,68 @@ async def ask(request: Request) -> Response:
         return Response(status_code=400)  # nobody is left to read it
     session_id = session_id or secrets.token_urlsafe(16)
     # The core is synchronous and takes a millisecond or two: calling it on the loop beats a thread hop.
-    answer = state.assistant.answer(question, SESSION_NAMESPACE + session_id, _client_key(request)).to_dict()
+    answer = state.assistant.answer(question, SESSION_NAMESPACE + session_id, _client_key(request), "web").to_dict()
     answer["session_id"] = session_id
     return JSONResponse(answer, headers={**cors, "Cache-Control": "no-store"})
+
+
+_ANSWER_ID = re.compile(r"[A-Za-z0-9_-]{16,43}")
+_EXPORTS = {"csv": ("text/csv; charset=utf-8", as_csv),
+            "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", as_xlsx)}
+
+
+def _logged(request: Request, answer_id: object) -> tuple[dict | None, Response | None]:
+    """The logged answer a request names, or the error to send (the log switched off, an unknown id)."""
+    log = request.app.state.assistant.question_log
+    if log is None:
+        return None, error_response(503, "log_disabled", "本服务没有开启问题记录（BUDGETBOT_LOG=off），无法反馈或导出。")
+    entry = log.entry(answer_id) if isinstance(answer_id, str) and _ANSWER_ID.fullmatch(answer_id) else None
+    if entry is None:
+        return None, error_response(404, "unknown_answer", "找不到这个回答：编号不对，或记录已过保留期。")
+    return entry, None
+
+
+async def feedback(request: Request) -> Response:
+    """👍 / 👎 (and an optional comment) on a logged answer."""
+    refusal, cors = _guard(request)
+    if refusal is not None:
+        return refusal
+    try:
+        payload = json.loads(await read_body(request, request.app.state.max_body_bytes))
+    except BodyTooLarge:
+        return error_response(413, "body_too_large", "请求体过大。", cors)
+    except (ValueError, RecursionError):
+        return error_response(400, "invalid_json", "请求体不是有效的 JSON。", cors)
+    except ClientDisconnect:
+        return Response(status_code=400)
+    if not isinstance(payload, dict) or payload.get("rating") not in RATINGS or not (
+            payload.get("comment") is None or isinstance(payload.get("comment"), str)):
+        return error_response(422, "invalid_feedback", '应为 {"answer_id": "…", "rating": "up" 或 "down", "comment": "可选"}。', cors)
+    entry, problem = _logged(request, payload.get("answer_id"))
+    if problem is not None:
+        problem.headers.update(cors)
+        return problem
+    comment = _SURROGATE.sub("\ufffd", payload.get("comment") or "")
+    request.app.state.assistant.question_log.feedback(entry["id"], payload["rating"], comment, "web")
+    return JSONResponse({"status": "ok"}, headers={**cors, "Cache-Control": "no-store"})
+
+
+async def answer_rows(request: Request) -> Response:
+    """The rows an answer cites, as CSV or XLSX, for as long as the log keeps the answer."""
+    refusal, cors = _guard(request)
+    if refusal is not None:
+        return refusal
+    if request.path_params["format"] not in _EXPORTS:
+        return error_response(404, "not_found", "只能导出 rows.csv 或 rows.xlsx。", cors)
+    entry, problem = _logged(request, request.path_params["answer_id"])
+    if problem is not None:
+        problem.headers.update(cors)
+        return problem
+    media, write = _EXPORTS[request.path_params["format"]]
+    body = write(cited_rows(request.app.state.assistant, entry["citations"]))
+    name = f"budget-answer-{entry['id'][:8]}.{request.path_params['format']}"
+    return Response(body, media_type=media, headers={
+        **cors, "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
 
 async def tables(request: Request) -> Response:
@@ -207,11 +268,14 @@ def create_app(
         finally:
             for hook in reversed(shutdown_hooks):
                 await hook()
+            state.assistant.finish()
 
     api = "/api/"
     routes: list[BaseRoute] = [
         Route("/", demo_page, methods=["GET"]),
         Route(api + "ask", ask, methods=["POST"]),
+        Route(api + "feedback", feedback, methods=["POST"]),
+        Route(api + "answers/{answer_id}/rows.{format:str}", answer_rows, methods=["GET"]),
         Route(api + "tables", tables, methods=["GET"]),
         Route(api + "{path:path}", preflight, methods=["OPTIONS"]),
         Route("/healthz", healthz, methods=["GET"]),

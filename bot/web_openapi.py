@@ -49,6 +49,37 @@ def openapi_document(max_question_chars: int, max_body_bytes: int, rate_limit_pe
                     },
                 }
             },
+            "/api/feedback": {
+                "post": {
+                    "summary": "对一个回答点 👍 或 👎（可附一句说明）",
+                    "operationId": "feedback",
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                        "type": "object", "required": ["answer_id", "rating"],
+                        "properties": {"answer_id": {"type": "string"}, "rating": {"enum": ["up", "down"]},
+                                       "comment": {"type": ["string", "null"], "maxLength": 500}}}}}},
+                    "responses": {
+                        "200": {"description": "已记录"},
+                        "404": _error("没有这个回答（编号不对或已过保留期）"),
+                        "422": _error("字段不对"),
+                        "503": _error("服务没有开启问题记录"),
+                    },
+                }
+            },
+            "/api/answers/{answer_id}/rows.{format}": {
+                "get": {
+                    "summary": "下载回答所依据的行（CSV：UTF-8 带 BOM；XLSX：编码为文本）",
+                    "operationId": "answerRows",
+                    "parameters": [
+                        {"name": "answer_id", "in": "path", "required": True, "schema": {"type": "string"}},
+                        {"name": "format", "in": "path", "required": True, "schema": {"enum": ["csv", "xlsx"]}},
+                    ],
+                    "responses": {
+                        "200": {"description": "表格文件：文件、部门、年度、表、行号、页码、行、栏目、内容、类型、单位"},
+                        "404": _error("没有这个回答"),
+                        "503": _error("服务没有开启问题记录"),
+                    },
+                }
+            },
             "/api/tables": {
                 "get": {
                     "summary": "列出已载入的文件和表",
@@ -99,7 +130,8 @@ def openapi_document(max_question_chars: int, max_body_bytes: int, rate_limit_pe
                 },
                 "Answer": {
                     "type": "object",
-                    "required": ["status", "text", "figures", "citations", "suggestions", "options", "session_id"],
+                    "required": ["status", "text", "figures", "citations", "suggestions", "options", "session_id",
+                                 "id", "chart"],
                     "properties": {
                         "status": {"enum": ["answered", "clarify", "not_found"]},
                         "text": {"type": "string"},
@@ -116,6 +148,11 @@ def openapi_document(max_question_chars: int, max_body_bytes: int, rate_limit_pe
                             "description": "status 为 clarify 时的候选问题，原样作为下一个 question 提交。",
                         },
                         "session_id": {"type": "string"},
+                        "id": {"type": "string", "description": "回答编号：反馈和导出用它指这个回答。"},
+                        "chart": {
+                            "type": ["object", "null"],
+                            "description": "排名、构成、比较的条形图：bars 的 figure 是 figures 中的下标，数值以它为准。",
+                        },
                     },
                 },
                 "Figure": {

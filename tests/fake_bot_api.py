@@ -93,6 +93,23 @@ def _entities(text: str) -> list[dict]:
     return found
 
 
+def _multipart(content_type: str, body: bytes) -> dict[str, Any]:
+    """Fields of a multipart/form-data body: files as bytes (with `<name>_filename`), the rest as text."""
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+    fields: dict[str, Any] = {}
+    for part in message.iter_parts():
+        name, filename = part.get_param("name", header="content-disposition"), part.get_filename()
+        payload = part.get_payload(decode=True)
+        if filename is not None:
+            fields[name], fields[f"{name}_filename"] = payload, filename
+        else:
+            fields[name] = payload.decode("utf-8")
+    return fields
+
+
 @dataclass
 class Recorded:
     """One request a bot made: the method and its parameters as sent (strings, JSON as text)."""
@@ -285,6 +302,30 @@ class FakeBot:
         self.messages[(chat["id"], message["message_id"])] = message
         return message
 
+    def _send_file(self, params: dict, kind: str) -> dict:
+        """sendDocument / sendPhoto: the file arrives as multipart bytes (kept in params for the test)."""
+        if not isinstance(params.get(kind), bytes) or not params[kind]:
+            raise ApiError(400, f"Bad Request: there is no {kind} in the request")
+        chat = self.chats.get(int(params["chat_id"]))
+        if chat is None:
+            raise ApiError(400, "Bad Request: chat not found")
+        file = {"file_id": f"{kind}-{len(params[kind])}", "file_unique_id": f"u{len(params[kind])}",
+                "file_size": len(params[kind])}
+        if kind == "photo":  # Telegram answers with the sizes it made of the picture
+            file = [{**file, "width": 900, "height": 200}]
+        message = {"message_id": next(self._message_ids), "date": int(time.time()), "chat": chat, "from": self.user,
+                   kind: file}
+        if params.get("caption"):
+            message["caption"] = params["caption"]
+        self.messages[(chat["id"], message["message_id"])] = message
+        return message
+
+    def _sendDocument(self, params: dict) -> dict:
+        return self._send_file(params, "document")
+
+    def _sendPhoto(self, params: dict) -> dict:
+        return self._send_file(params, "photo")
+
     def _editMessageText(self, params: dict) -> dict:
         message = self.messages.get((int(params["chat_id"]), int(params["message_id"])))
         if message is None:
@@ -350,6 +391,8 @@ class FakeBotApi:
                 params.update(json.loads(body))
             elif content_type.startswith("application/x-www-form-urlencoded"):
                 params.update(parse_qsl(body.decode(), keep_blank_values=True))
+            elif content_type.startswith("multipart/form-data"):
+                params.update(_multipart(content_type, body))
             elif body:
                 raise ApiError(400, "Bad Request: unsupported request body")
             result = await bot.call(route.group(2), params, content_type, self.closing)

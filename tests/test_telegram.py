@@ -55,11 +55,23 @@ class Recording:
         self.answers: dict[str, Answer] = {}  # the latest answer per session id
         self.scripted: dict[str, Answer] = {}
 
-    def answer(self, question: str, session_id: str) -> Answer:
+    def answer(self, question: str, session_id: str, owner: str = "", channel: str = "") -> Answer:
         self.asked.append((question, session_id))
-        answer = self.scripted.get(question) or self.core.answer(question, session_id)
+        answer = self.scripted.get(question) or self.core.answer(question, session_id, owner, channel)
         self.answers[session_id] = answer
         return answer
+
+    @property
+    def question_log(self):
+        return self.core.question_log
+
+    @property
+    def by_source(self):
+        return self.core.by_source
+
+    @property
+    def conn(self):
+        return self.core.conn
 
     def last_answer(self, session_id: str) -> Answer | None:
         return self.core.last_answer(session_id)
@@ -118,9 +130,20 @@ def shown(sent: Recorded) -> str:
     return (sent.result or {}).get("text", "")
 
 
+TOOLS = re.compile(r"^(up|dn|xl|r1|r2):")
+
+
 def buttons(sent: Recorded) -> list[dict]:
+    """The question buttons of a message (the 👍 / 👎 / 下载数据 row under an answer left out)."""
     markup = sent.json("reply_markup")
-    return [button for row in markup["inline_keyboard"] for button in row] if markup else []
+    every = [button for row in markup["inline_keyboard"] for button in row] if markup else []
+    return [b for b in every if not TOOLS.match(b.get("callback_data", ""))]
+
+
+def tool_buttons(sent: Recorded) -> dict[str, str]:
+    markup = sent.json("reply_markup")
+    every = [button for row in markup["inline_keyboard"] for button in row] if markup else []
+    return {b["text"]: b["callback_data"] for b in every if TOOLS.match(b.get("callback_data", ""))}
 
 
 async def test_polls_like_telegram_and_answers_a_plain_question(bot, assistant, recording):

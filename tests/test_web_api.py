@@ -16,7 +16,7 @@ from tests.web_server import serve
 
 ALLOWED = "http://allowed.example"
 THREE_PUBLIC_TABLE = "一般公共预算“三公”经费支出情况表"
-ANSWER_KEYS = {"status", "text", "figures", "citations", "suggestions", "options", "session_id"}
+ANSWER_KEYS = {"status", "text", "figures", "citations", "suggestions", "options", "session_id", "id", "chart"}
 CJK = re.compile(r"[\u4e00-\u9fff]")
 GOLDEN = Path(__file__).parent / "data" / "questions.jsonl"
 
@@ -82,6 +82,8 @@ def test_response_is_exactly_the_core_answer(client, assistant):
     served = ask(client, "三公经费多少").json()
     direct = assistant.answer("三公经费多少", "direct-comparison").to_dict()
     direct["session_id"] = served["session_id"]
+    assert re.fullmatch(r"[A-Za-z0-9_-]{22}", served["id"]) and served["id"] != direct["id"]  # each answer its own
+    direct["id"] = served["id"]
     assert served == direct
 
 
@@ -110,7 +112,7 @@ def test_golden_questions_over_http_match_the_core(client, assistant):
             assistant.answer(question, f"golden-web:{row['id']}")
         served = ask(client, row["question"], session).json()
         expected = assistant.answer(row["question"], f"golden-web:{row['id']}").to_dict()
-        expected["session_id"] = served["session_id"]
+        expected["session_id"], expected["id"] = served["session_id"], served["id"]
         if served != expected:
             wrong.append((row["id"], row["question"]))
     assert not wrong

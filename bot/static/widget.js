@@ -8,6 +8,8 @@
  * - 会话编号只保存在本页面的内存里，刷新页面即开始新会话；
  * - 宿主页面上带 data-budgetbot-ask="问题" 的元素被点击时，打开小窗并提问；
  *   也可以用脚本调用 window.BudgetBot.ask("问题") / open() / close()。
+ * - 排名、构成、部门比较的回答附一张条形图（内联 SVG，只用回答里的数字，文字照样列出）；
+ *   每个回答下有 👍 / 👎（👎 后可说明原因）和“下载数据”（CSV、Excel）。
  */
 (function () {
   "use strict";
@@ -57,6 +59,15 @@
     "input { flex: 1; min-width: 0; padding: 10px 12px; border: 1px solid #b9c4d1; border-radius: 10px; font: inherit; font-size: 16px; color: inherit; background: #fff; }",
     ".send { padding: 0 16px; border: 0; border-radius: 10px; background: #1f4e8c; color: #fff; font-weight: 600; }",
     ".note { margin: 0; padding: 0 12px 8px; font-size: 11.5px; color: #6b7786; background: #fff; }",
+    ".chart { display: block; width: 100%; margin-top: 8px; }",
+    ".chart .bar { fill: #2f6fb3; }",
+    ".chart text { font-size: 12px; fill: #1d2733; }",
+    ".tools { display: flex; flex-wrap: wrap; align-items: center; gap: 6px; margin-top: 8px; font-size: 12.5px; color: #5b6878; }",
+    ".tools a { color: #1f4e8c; }",
+    ".rate { padding: 2px 8px; border: 1px solid #c9d3df; border-radius: 8px; background: #fff; font-size: 14px; }",
+    ".rate[aria-pressed='true'] { background: #dfe9f6; border-color: #1f4e8c; }",
+    ".why { display: flex; flex-wrap: wrap; gap: 6px; margin-top: 6px; width: 100%; }",
+    ".why input { flex: 1; min-width: 8em; padding: 4px 8px; font-size: 13px; }",
     "@media (max-width: 480px) {",
     "  .panel { inset: 0; width: 100%; max-width: none; height: 100%; max-height: none; border-radius: 0; }",
     "  .launcher { right: 14px; bottom: 14px; }",
@@ -141,14 +152,99 @@
     return group;
   }
 
+  var SVG = "http://www.w3.org/2000/svg";
+
+  function svgEl(tag, attrs, text) {
+    var node = document.createElementNS(SVG, tag);
+    Object.keys(attrs).forEach(function (name) { node.setAttribute(name, attrs[name]); });
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  // One bar per charted figure: the value is the answer's figure itself, the label the line it was listed on.
+  function chart(answer) {
+    var bars = (answer.chart.bars || []).map(function (bar) {
+      var figure = (answer.figures || [])[bar.figure];
+      return figure && { label: bar.label, value: figure.value, amount: Math.abs(parseFloat(String(figure.value).replace(/,/g, ""))) || 0 };
+    }).filter(Boolean);
+    if (bars.length < 2) return null;
+    var unit = answer.chart.unit;
+    var top = Math.max.apply(null, bars.map(function (b) { return b.amount; })) || 1;
+    var row = 26, labelWidth = 130, plot = 150, width = 360;
+    var summary = "条形图（" + unit + "）：" + bars.map(function (b) { return b.label + " " + b.value; }).join("；");
+    var svg = svgEl("svg", { "class": "chart", role: "img", "aria-label": summary, viewBox: "0 0 " + width + " " + (row * bars.length + 6) });
+    svg.appendChild(svgEl("title", {}, summary));
+    bars.forEach(function (bar, n) {
+      var y = 3 + n * row, length = Math.max(1, Math.round(plot * bar.amount / top));
+      var short = bar.label.length > 9 ? bar.label.slice(0, 8) + "…" : bar.label;
+      var group = svgEl("g", { "class": "bar-group" });
+      group.appendChild(svgEl("title", {}, bar.label + "：" + bar.value + " " + unit));
+      group.appendChild(svgEl("text", { x: labelWidth - 4, y: y + 16, "text-anchor": "end" }, short));
+      group.appendChild(svgEl("rect", { "class": "bar", x: labelWidth, y: y + 4, width: length, height: row - 10, "data-label": bar.label, "data-value": bar.value }));
+      group.appendChild(svgEl("text", { x: labelWidth + length + 4, y: y + 16 }, bar.value + " " + unit));
+      svg.appendChild(group);
+    });
+    return svg;
+  }
+
+  function sendFeedback(answerId, rating, comment) {
+    return fetch(endpoint + "/api/feedback", {
+      method: "POST", mode: "cors", credentials: "omit", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ answer_id: answerId, rating: rating, comment: comment || null })
+    }).then(function (response) { return response.ok; }).catch(function () { return false; });
+  }
+
+  // 👍 / 👎 under an answer; after 👎 the reader may say why (two common reasons or their own words).
+  function tools(answer) {
+    var bar = el("div", { "class": "tools" });
+    var status = el("span", { "class": "thanks", "aria-live": "polite" });
+    var up = el("button", { type: "button", "class": "rate", "aria-pressed": "false", "aria-label": "这个回答有用", text: "👍" });
+    var down = el("button", { type: "button", "class": "rate", "aria-pressed": "false", "aria-label": "这个回答没用", text: "👎" });
+    function rated(button, rating, comment) {
+      up.setAttribute("aria-pressed", String(button === up));
+      down.setAttribute("aria-pressed", String(button === down));
+      sendFeedback(answer.id, rating, comment).then(function (ok) { status.textContent = ok ? "谢谢反馈！" : "反馈没有发出去"; });
+    }
+    up.addEventListener("click", function () { rated(up, "up"); });
+    down.addEventListener("click", function () {
+      rated(down, "down");
+      if (bar.querySelector(".why")) return;
+      var other = el("input", { type: "text", maxlength: "200", "aria-label": "其他原因", placeholder: "其他原因（可选）" });
+      var submit = el("button", { type: "button", "class": "chip", text: "提交" });
+      var why = el("div", { "class": "why", role: "group", "aria-label": "哪里不对？" }, [
+        el("button", { type: "button", "class": "chip", text: "数字不对" }),
+        el("button", { type: "button", "class": "chip", text: "没回答我的问题" }), other, submit]);
+      why.querySelectorAll(".chip").forEach(function (chip) {
+        chip.addEventListener("click", function () {
+          var comment = chip === submit ? other.value.trim() : chip.textContent;
+          if (comment) { rated(down, "down", comment); why.remove(); }
+        });
+      });
+      bar.appendChild(why);
+    });
+    bar.appendChild(up);
+    bar.appendChild(down);
+    if ((answer.citations || []).length) {
+      var base = endpoint + "/api/answers/" + encodeURIComponent(answer.id) + "/rows.";
+      bar.appendChild(el("span", { text: "下载数据：" }));
+      bar.appendChild(el("a", { href: base + "csv", download: "", text: "CSV" }));
+      bar.appendChild(el("a", { href: base + "xlsx", download: "", text: "Excel" }));
+    }
+    bar.appendChild(status);
+    return bar;
+  }
+
   function renderAnswer(answer) {
     var message = addMessage("bot", answer.text || "");
     var citations = answer.citations || [];
+    var drawn = answer.chart && chart(answer);
+    if (drawn) message.appendChild(drawn);
     if (citations.length) {
       message.appendChild(el("ul", { "class": "cites", "aria-label": "出处" }, citations.map(citationItem)));
     }
     if ((answer.options || []).length) message.appendChild(chipGroup("请选择：", answer.options));
     if ((answer.suggestions || []).length) message.appendChild(chipGroup("您还可以问：", answer.suggestions));
+    if (answer.id) message.appendChild(tools(answer));
     scrollToEnd();
   }
 
