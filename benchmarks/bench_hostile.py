@@ -93,6 +93,12 @@ def spread(values: list) -> dict:
     return {"min": values[0], "median": values[len(values) // 2], "max": values[-1]}
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores have spent busy since boot (/proc/stat), to see what else ran beside the benchmark."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(values[:8]) - values[3] - values[4]) / CLK_TCK  # all but idle and iowait (guest is in user)
+
+
 def own_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -644,7 +650,8 @@ async def load_phase(args, server: Server, disturbed: bool) -> dict:
             if attacker.process.poll() is not None:
                 raise RuntimeError(f"attacker {attacker.kind} exited {attacker.process.returncode}")
     rss_before = rss_kib(server.pid)
-    server_cpu, own = cpu_seconds(server.pid), own_cpu()
+    server_cpu, own, busy = cpu_seconds(server.pid), own_cpu(), machine_busy_seconds()
+    attackers_cpu = {a.process.pid: cpu_seconds(a.process.pid) for a in attackers}
     for attacker in attackers:
         attacker.begin_window()
     window.begin = time.perf_counter()
@@ -659,13 +666,16 @@ async def load_phase(args, server: Server, disturbed: bool) -> dict:
                  f"{load.ok} ok, {load.lost} lost, server RSS {rss_kib(server.pid) / 1024:.1f} MiB, "
                  f"accept queue {listen_queue(server.port)}, server fds {open_fds(server.pid)}")
     elapsed = time.perf_counter() - window.begin
-    server_cpu, own = cpu_seconds(server.pid) - server_cpu, own_cpu() - own
+    server_cpu, own, busy = cpu_seconds(server.pid) - server_cpu, own_cpu() - own, machine_busy_seconds() - busy
+    attackers_cpu = sum(cpu_seconds(pid) - before for pid, before in attackers_cpu.items())
     rss_after = rss_kib(server.pid)
     window.stop = True
     await asyncio.gather(*tasks)  # the clients' last requests are drained while the attacks still run
     results = [attacker.finish() for attacker in attackers]
     summary = latency_summary(load, elapsed)
     summary.update({"clients": args.clients, "probe_every": args.probe_every, "server_cpu_s": server_cpu, "loadgen_cpu_s": own,
+                    "attackers_cpu_s": attackers_cpu, "machine_busy_s": busy,
+                    "other_cpu_s": busy - server_cpu - own - attackers_cpu,
                     "server_rss_kib": {"before": rss_before, "max": rss_max, "after": rss_after},
                     "accept_queue": spread(seen["accept_queue"]), "server_fds": spread(seen["fds"]),
                     "fresh_connections": probe_summary(probes),
@@ -689,7 +699,10 @@ def print_load(name: str, summary: dict) -> None:
     rss = summary["server_rss_kib"]
     print(f"  CPU over the window: server {summary['server_cpu_s']:.1f} s "
           f"({summary['server_cpu_s'] / summary['seconds'] * 100:.0f}% of a core), load generator "
-          f"{summary['loadgen_cpu_s']:.1f} s ({summary['loadgen_cpu_s'] / summary['seconds'] * 100:.0f}%)")
+          f"{summary['loadgen_cpu_s']:.1f} s ({summary['loadgen_cpu_s'] / summary['seconds'] * 100:.0f}%), attackers "
+          f"{summary['attackers_cpu_s']:.1f} s; whole machine busy {summary['machine_busy_s']:.1f} s of "
+          f"{summary['seconds'] * os.cpu_count():.0f}, of which OTHER processes {summary['other_cpu_s']:.1f} s "
+          f"({summary['other_cpu_s'] / summary['seconds'] * 100:.0f}% of a core)")
     print(f"  server RSS MiB: before {rss['before'] / 1024:.1f}, max {rss['max'] / 1024:.1f}, "
           f"after {rss['after'] / 1024:.1f}")
     queue, fds = summary["accept_queue"], summary["server_fds"]
@@ -709,6 +722,7 @@ async def memory_phase(args, server: Server) -> dict:
     taken = [0]
     samples: list[tuple[int, int, float]] = [(0, rss_kib(server.pid), time.perf_counter())]
     began = time.perf_counter()
+    server_cpu, own, busy = cpu_seconds(server.pid), own_cpu(), machine_busy_seconds()
 
     def sample_if_due() -> None:
         if load.done and load.done % args.sample_every == 0 and samples[-1][0] != load.done:
@@ -740,9 +754,12 @@ async def memory_phase(args, server: Server) -> dict:
 
     await asyncio.gather(*(client(n) for n in range(args.memory_clients)))
     elapsed = time.perf_counter() - began
+    server_cpu, own, busy = cpu_seconds(server.pid) - server_cpu, own_cpu() - own, machine_busy_seconds() - busy
     if samples[-1][0] != load.done:
         samples.append((load.done, rss_kib(server.pid), time.perf_counter()))
     summary = latency_summary(load, elapsed)
+    summary.update({"server_cpu_s": server_cpu, "loadgen_cpu_s": own, "machine_busy_s": busy,
+                    "other_cpu_s": busy - server_cpu - own})
     summary.update({"clients": args.memory_clients, "rss_series": [(n, rss) for n, rss, _ in samples],
                     "rate_series": [(n, (n - p) / (t - pt)) for (p, _, pt), (n, _, t) in itertools.pairwise(samples)]})
     return summary
@@ -757,6 +774,9 @@ def print_memory(summary: dict, sample_every: int) -> None:
         print(f"  lost by kind: {summary['lost_kinds']}")
         for sample in summary["lost_samples"][:5]:
             print("    lost:", sample)
+    print(f"  CPU: server {summary['server_cpu_s']:.0f} s, load generator {summary['loadgen_cpu_s']:.0f} s; whole machine "
+          f"busy {summary['machine_busy_s']:.0f} s, of which OTHER processes {summary['other_cpu_s']:.0f} s "
+          f"({summary['other_cpu_s'] / summary['seconds'] * 100:.0f}% of a core)")
     rates = dict(summary["rate_series"])
     print(f"  server VmRSS every {sample_every} requests:")
     print(f"    {'requests':>10} {'RSS MiB':>9} {'req/s':>7}")

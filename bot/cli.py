@@ -196,6 +196,47 @@ def cmd_serve(args, settings: Settings) -> int:
     return main(settings, args.host, args.port, args.workers)
 
 
+def cmd_report(args, settings: Settings) -> int:
+    """What people asked, what was missed, words not understood, every 👎 (from the question log)."""
+    from bot import report
+
+    if settings.log_path is None or not settings.log_path.exists():
+        print(f"没有问题日志：{settings.log_path or 'BUDGETBOT_LOG=off'}（服务记录问题后才有报告）", file=sys.stderr)
+        return 2
+    try:
+        seconds = report.since_seconds(args.since)
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return 2
+    data = report.gather(settings.log_path, seconds)
+    if args.format == "csv":
+        sys.stdout.buffer.write(report.as_csv(data))
+    else:
+        text = report.as_html(data, args.since) if args.format == "html" else report.as_text(data, args.since)
+        sys.stdout.buffer.write(text.encode("utf-8"))
+    return 0
+
+
+def cmd_browse(args, settings: Settings) -> int:
+    """Open the knowledge base read-only in Datasette, with Chinese descriptions (pip install -e '.[staff]')."""
+    import importlib.util
+    import subprocess
+
+    from bot.browse import metadata
+    from db.ingest import ensure_database
+
+    if importlib.util.find_spec("datasette") is None:
+        print("没有安装 Datasette：请运行 pip install -e '.[staff]'", file=sys.stderr)
+        return 2
+    ensure_database(settings.db_path, settings.sources_dir)
+    settings.cache_dir.mkdir(parents=True, exist_ok=True)
+    meta = settings.cache_dir / "datasette-metadata.json"
+    meta.write_text(json.dumps(metadata(settings.db_path.stem), ensure_ascii=False, indent=2), encoding="utf-8")
+    command = [sys.executable, "-m", "datasette", "serve", "-i", str(settings.db_path), "--metadata", str(meta),
+               "--host", args.host, "--port", str(args.port)]
+    return subprocess.call(command)
+
+
 def cmd_telegram(args, settings: Settings) -> int:
     """Run the Telegram bot (long polling, or webhook when TELEGRAM_WEBHOOK_URL is set)."""
     from bot.telegram_bot import main
@@ -205,7 +246,8 @@ def cmd_telegram(args, settings: Settings) -> int:
 
 COMMANDS = {
     "ingest": cmd_ingest, "audit": cmd_audit, "tables": cmd_tables, "ask": cmd_ask, "chat": cmd_chat,
-    "eval": cmd_eval, "serve": cmd_serve, "telegram": cmd_telegram,
+    "eval": cmd_eval, "serve": cmd_serve, "telegram": cmd_telegram, "report": cmd_report,
+    "browse": cmd_browse,
 }
 
 
@@ -226,6 +268,12 @@ def parser() -> argparse.ArgumentParser:
             p.add_argument("--jsonl", action="store_true", help="one question (or JSON object) per stdin line")
             p.add_argument("--explain", action="store_true", help="show tokens, entities, intent and rows read")
             p.add_argument("--csv", action="store_true", help="print the rows the answer cites as CSV (UTF-8 with BOM)")
+        elif name == "browse":
+            p.add_argument("--host", default="127.0.0.1")
+            p.add_argument("--port", type=int, default=8001)
+        elif name == "report":
+            p.add_argument("--since", default="7d", help="how far back: 7d, 24h, 2w (default 7d)")
+            p.add_argument("--format", choices=("text", "csv", "html"), default="text")
         elif name == "eval":
             p.add_argument("file")
             p.add_argument("--min-accuracy", type=float, default=0.0)

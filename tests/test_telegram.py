@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import io
 import re
+import sqlite3
 import signal
 import sys
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -444,3 +446,41 @@ async def test_budgetbot_telegram_serves_until_interrupted(api, settings, assist
     assert "4.30" in shown(sent)
     assert child.returncode == 0, err.decode()
     assert "Traceback" not in err.decode() and fake.token not in err.decode()
+
+
+async def test_feedback_and_export_buttons_under_an_answer(bot, assistant):
+    await bot.send_text("三公经费多少")
+    [sent] = await bot.wait_for("sendMessage")
+    tools = tool_buttons(sent)
+    assert set(tools) == {"👍", "👎", "下载数据"}
+    answer_id = tools["👍"].split(":", 1)[1]
+    await bot.tap(sent, tools["👎"])
+    [_, why] = await bot.wait_for("sendMessage", count=2)
+    assert "哪里不对" in shown(why)
+    reason = next(b for row in why.json("reply_markup")["inline_keyboard"] for b in row if b["text"] == "数字不对")
+    await bot.tap(why, reason["callback_data"])
+    await bot.wait_for("answerCallbackQuery", count=2)
+    await bot.tap(sent, tools["下载数据"])
+    [document] = await bot.wait_for("sendDocument")
+    from openpyxl import load_workbook
+
+    sheet = list(load_workbook(io.BytesIO(document["document"])).active.iter_rows(values_only=True))
+    assert document["document_filename"].endswith(".xlsx") and sheet[0][0] == "文件"
+    assert any(r[8] is not None and str(r[8]).startswith("4.3") and r[9] == "金额" for r in sheet[1:])
+    log = assistant.question_log
+    assert log.flush()
+    rows = sqlite3.connect(log.path).execute("SELECT rating, comment, channel FROM feedback WHERE answer_id = ?",
+                                             (answer_id,)).fetchall()
+    assert rows == [("down", "数字不对", "telegram")]
+
+
+async def test_a_ranking_of_more_than_three_comes_with_a_chart_picture(bot):
+    from bot.charts import cjk_font
+
+    if cjk_font() is None:
+        pytest.skip("没有中文字体：图表图片不发送")
+    await bot.send_text("项目支出前五名")
+    [sent] = await bot.wait_for("sendMessage")
+    [photo] = await bot.wait_for("sendPhoto")
+    assert photo["photo"][:8] == b"\x89PNG\r\n\x1a\n" and "条形图" in photo["caption"]
+    assert all(label in photo["caption"] for label in re.findall(r"\d\. (.+?)：", shown(sent)))

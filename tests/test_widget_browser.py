@@ -228,3 +228,39 @@ def test_same_origin_demo_needs_no_configuration(browser, servers):
     page.get_by_role("button", name="打开预算问答助手").click()
     assert "4.30" in ask_by_keyboard(page, "三公经费多少").inner_text()
     context.close()
+
+
+def test_a_breakdown_draws_one_bar_per_figure_with_a_text_alternative(page_and_problems, assistant):
+    page, problems = page_and_problems
+    page.get_by_role("button", name="打开预算问答助手").click()
+    reply = ask_by_keyboard(page, "三公经费分几块")
+    expected = assistant.answer("三公经费分几块", "chart-check")
+    bars = reply.locator("svg.chart rect.bar")
+    assert bars.count() == len(expected.chart["bars"]) >= 3
+    shown = [(bars.nth(n).get_attribute("data-label"), bars.nth(n).get_attribute("data-value")) for n in range(bars.count())]
+    assert shown == [(b["label"], expected.figures[b["figure"]].value) for b in expected.chart["bars"]]
+    label = reply.locator("svg.chart").get_attribute("aria-label")
+    assert reply.locator("svg.chart").get_attribute("role") == "img"
+    assert all(f"{name} {value}" in label for name, value in shown)
+    assert "公务接待费：0.30 万元" in reply.locator("p").first.inner_text()  # the numbers stay in the text
+    assert not problems
+
+
+def test_thumbs_down_with_a_reason_reaches_the_log(page_and_problems, assistant):
+    page, problems = page_and_problems
+    page.get_by_role("button", name="打开预算问答助手").click()
+    reply = ask_by_keyboard(page, "三公经费多少")
+    reply.get_by_role("button", name="这个回答没用").click()
+    reply.get_by_role("button", name="数字不对").click()
+    reply.get_by_text("谢谢反馈！").wait_for()
+    log = assistant.question_log
+    assert log.flush()
+    import sqlite3
+
+    rows = sqlite3.connect(log.path).execute(
+        "SELECT e.question, f.rating, f.comment, f.channel FROM feedback f JOIN entries e ON e.id = f.answer_id "
+        "WHERE e.question = '三公经费多少' AND f.comment = '数字不对'").fetchall()
+    assert rows and rows[-1][1:] == ("down", "数字不对", "web")
+    links = reply.locator(".tools a")
+    assert links.all_inner_texts() == ["CSV", "Excel"] and "/rows.csv" in links.first.get_attribute("href")
+    assert not problems
