@@ -189,10 +189,11 @@ def print_log_report(report: dict) -> None:
 
 # ------------------------------------------------------------------------------------------ load generator
 
-def request_bytes(port: int, question: str, session: str | None) -> bytes:
+def request_bytes(port: int, question: str, session: str | None, forwarded: str | None = None) -> bytes:
     payload = {"question": question} if session is None else {"question": question, "session_id": session}
     body = json.dumps(payload, ensure_ascii=False).encode()
-    head = (f"POST /api/ask HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+    proxy = f"X-Forwarded-For: {forwarded}\r\n" if forwarded else ""
+    head = (f"POST /api/ask HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n{proxy}"
             f"Content-Length: {len(body)}\r\n\r\n").encode()
     return head + body
 
@@ -347,15 +348,20 @@ class Attacker:
     def __init__(self, kind: str, args, port: int) -> None:
         command = [sys.executable, str(Path(__file__).resolve()), "--attacker", kind, "--port", str(port),
                    "--half-open", str(args.half_open), "--attack-addresses", str(args.attack_addresses),
-                   "--refused-backoff", str(args.refused_backoff), "--flood-chunk", str(args.flood_chunk)]
+                   "--refused-backoff", str(args.refused_backoff), "--flood-chunk", str(args.flood_chunk),
+                   "--flood-stall", str(args.flood_stall)]
         self.kind = kind
         self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
 
     def begin_window(self) -> None:
         self.process.send_signal(signal.SIGUSR1)
 
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+
     def finish(self) -> dict:
-        self.process.send_signal(signal.SIGTERM)
+        self.stop()
         try:
             out, _ = self.process.communicate(timeout=60)
         except subprocess.TimeoutExpired:
@@ -492,24 +498,35 @@ def flood_attack(args) -> dict:
         opened = time.monotonic()
         stats["connections"] += 1
         sent, reply, how = 0, b"", "stopped"
-        readable = select.poll()
-        readable.register(sock, select.POLLIN)
+        sock.setblocking(False)
+        poller = select.poll()
+        poller.register(sock, select.POLLIN | select.POLLOUT)
+        data = head + chunk
+        progressed = time.monotonic()
         try:
-            sock.sendall(head)
-            sent = len(head)
             while not state["stop"]:
-                if readable.poll(0):  # the server has answered (a refusal or an error) or closed
+                events = poller.poll(1000)  # wake each second to see the stop flag
+                mask = events[0][1] if events else 0
+                if mask & (select.POLLIN | select.POLLHUP | select.POLLERR):  # the server answered or closed
                     reply = sock.recv(65536)
                     how = "server answered" if reply else "server closed"
                     break
-                sent += sock.send(chunk)
+                if mask & select.POLLOUT:
+                    try:
+                        written = sock.send(data if sent == 0 else chunk)
+                    except BlockingIOError:
+                        continue
+                    sent += written
+                    progressed = time.monotonic()
+                elif time.monotonic() - progressed > args.flood_stall:
+                    how = f"stalled {args.flood_stall:g} s (nothing read by the server), gave up"
+                    break
         except BrokenPipeError:
             how = "broken pipe"
         except ConnectionResetError:
             how = "reset"
-        except TimeoutError:
-            how = "send blocked 15 s (server not reading)"
         if reply:
+            sock.setblocking(True)
             sock.settimeout(2)
             try:
                 while len(reply) < 1 << 16:
@@ -520,7 +537,8 @@ def flood_attack(args) -> dict:
             except OSError:
                 pass
         sock.close()
-        if state["stop"] and how == "stopped":
+        if state["stop"] and how == "stopped":  # the connection still open when the attack ended
+            state["open_at_stop"] = {"bytes_written": sent, "seconds_open": time.monotonic() - opened}
             break
         stats[how] += 1
         status = reply.split(b"\r\n", 1)[0].decode("ascii", "replace") if reply else "(no reply)"
@@ -529,14 +547,18 @@ def flood_attack(args) -> dict:
         sent_per_connection.append(sent)
         seconds_per_connection.append(time.monotonic() - opened)
     values = sorted(sent_per_connection)
+    durations = sorted(seconds_per_connection)
     return {"kind": "header-flood", "source": source, "seconds": time.monotonic() - state["began"],
             "outcomes": dict(stats), "replies": dict(replies.most_common(8)),
+            "open_at_stop": state.get("open_at_stop"),
             "bytes_written_per_connection": {"min": values[0] if values else 0,
                                              "median": values[len(values) // 2] if values else 0,
                                              "p99": percentile(values, 0.99) if values else 0,
                                              "max": values[-1] if values else 0},
             "total_bytes_written": sum(values),
-            "seconds_per_connection_median": statistics.median(seconds_per_connection) if seconds_per_connection else 0,
+            "seconds_per_connection": {"min": durations[0] if durations else 0,
+                                       "median": durations[len(durations) // 2] if durations else 0,
+                                       "max": durations[-1] if durations else 0},
             "cpu_s": own_cpu()}
 
 
@@ -572,14 +594,20 @@ def print_attacker(result: dict) -> None:
     else:
         per = result["bytes_written_per_connection"]
         print(f"  header-flood attacker from {result['source']} (cpu {result['cpu_s']:.1f} s): "
-              f"{result['outcomes'].get('connections', 0)} connections in {result['seconds']:.0f} s, "
+              f"{result['outcomes'].get('connections', 0)} connections begun in {result['seconds']:.0f} s, "
               f"{result['total_bytes_written'] / 2**20:.1f} MiB written")
         for what, n in sorted(result["outcomes"].items()):
             print(f"    {what:<40} {n:>9}")
         print(f"    bytes written into the socket before being cut off, per connection: min {per['min']}, "
               f"median {per['median']}, p99 {per['p99']}, max {per['max']} "
-              f"(includes kernel buffers: an upper bound on what the server read); "
-              f"median {result['seconds_per_connection_median'] * 1000:.1f} ms per connection")
+              f"(includes kernel buffers: an upper bound on what the server read)")
+        if result.get("open_at_stop"):
+            still = result["open_at_stop"]
+            print(f"    connection still open (not cut off) when the attack ended: {still['bytes_written']} bytes "
+                  f"written, open {still['seconds_open']:.1f} s")
+        took = result["seconds_per_connection"]
+        print(f"    seconds from connect to cut-off per connection: min {took['min']:.3f}, median {took['median']:.3f}, "
+              f"max {took['max']:.3f}")
         print("    server's replies:")
         for reply, n in result["replies"].items():
             print(f"      {n:>9}  {reply}")
@@ -669,8 +697,10 @@ async def load_phase(args, server: Server, disturbed: bool) -> dict:
     server_cpu, own, busy = cpu_seconds(server.pid) - server_cpu, own_cpu() - own, machine_busy_seconds() - busy
     attackers_cpu = sum(cpu_seconds(pid) - before for pid, before in attackers_cpu.items())
     rss_after = rss_kib(server.pid)
+    for attacker in attackers:  # they stop counting at the window's end, before the load stops
+        attacker.stop()
     window.stop = True
-    await asyncio.gather(*tasks)  # the clients' last requests are drained while the attacks still run
+    await asyncio.gather(*tasks)
     results = [attacker.finish() for attacker in attackers]
     summary = latency_summary(load, elapsed)
     summary.update({"clients": args.clients, "probe_every": args.probe_every, "server_cpu_s": server_cpu, "loadgen_cpu_s": own,
@@ -716,6 +746,14 @@ def print_load(name: str, summary: dict) -> None:
         print_attacker(result)
 
 
+def forwarded_address(index: int, clients: int) -> str | None:
+    """The visitor behind the proxy for request `index`: one of `clients` addresses in 10/8, or None (no header)."""
+    if clients <= 0:
+        return None
+    n = index % clients
+    return f"10.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}"
+
+
 async def memory_phase(args, server: Server) -> dict:
     load = Load()
     total = args.requests
@@ -736,15 +774,17 @@ async def memory_phase(args, server: Server) -> dict:
     async def client(number: int) -> None:
         conn = Connection(server.port)
         await conn.open(load)
-        last_session = None
+        last_session, last_address = None, None
         try:
             while taken[0] < total:
                 index = taken[0]
                 taken[0] += 1
                 if index % 10 == 9 and last_session:
-                    payload = request_bytes(server.port, FOLLOW_UPS[(index // 10) % len(FOLLOW_UPS)], last_session)
+                    payload = request_bytes(server.port, FOLLOW_UPS[(index // 10) % len(FOLLOW_UPS)], last_session,
+                                            last_address)
                 else:
-                    payload = request_bytes(server.port, DIRECT[index % len(DIRECT)], None)
+                    last_address = forwarded_address(index, args.forwarded_clients)
+                    payload = request_bytes(server.port, DIRECT[index % len(DIRECT)], None, last_address)
                 answer = await one_request(conn, load, payload, None)
                 if answer is not None:
                     last_session = answer.get("session_id") or last_session
@@ -760,12 +800,13 @@ async def memory_phase(args, server: Server) -> dict:
     summary = latency_summary(load, elapsed)
     summary.update({"server_cpu_s": server_cpu, "loadgen_cpu_s": own, "machine_busy_s": busy,
                     "other_cpu_s": busy - server_cpu - own})
-    summary.update({"clients": args.memory_clients, "rss_series": [(n, rss) for n, rss, _ in samples],
+    summary.update({"clients": args.memory_clients, "forwarded_clients": args.forwarded_clients, "rss_series": [(n, rss) for n, rss, _ in samples],
                     "rate_series": [(n, (n - p) / (t - pt)) for (p, _, pt), (n, _, t) in itertools.pairwise(samples)]})
     return summary
 
 
 def print_memory(summary: dict, sample_every: int) -> None:
+    print(f"  visitor addresses behind the proxy (X-Forwarded-For): {summary['forwarded_clients'] or 'none (all 127.0.0.1)'}")
     print(f"  {summary['clients']} clients, {summary['requests']} requests in {summary['seconds']:.0f} s: "
           f"{summary['ok']} ok, LOST {summary['lost']}, {summary['rps']:.1f} req/s; "
           f"latency p50 {summary['p50_ms']:.2f} ms, p99 {summary['p99_ms']:.2f} ms, max {summary['max_ms']:.2f} ms")
@@ -862,6 +903,12 @@ def compare(args, results: dict) -> None:
           f"req/s {disturbed['rps']:.1f} / {undisturbed['rps']:.1f}")
     print(f"  lost requests: disturbed {disturbed['lost']} (outside window {disturbed['lost_outside_window']}), "
           f"undisturbed {undisturbed['lost']}")
+    for name, result in (("undisturbed", undisturbed), ("disturbed", disturbed)):
+        fresh = result.get("fresh_connections")
+        if fresh:
+            failed = fresh["probes"] - fresh["outcomes"].get("HTTP 200", 0)
+            print(f"  new connections ({name}): {fresh['probes']} probes, {failed} not answered within 60 s, "
+                  f"p50 {fresh['p50_ms']:.0f} ms, max {fresh['max_ms']:.0f} ms")
 
 
 def main() -> int:
@@ -871,6 +918,10 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=1_000_000, help="requests of the memory phase")
     parser.add_argument("--sample-every", type=int, default=50_000, help="memory phase: requests between RSS samples")
     parser.add_argument("--clients", type=int, default=64, help="load clients of the (un)disturbed phases")
+    parser.add_argument("--forwarded-clients", type=int, default=0,
+                        help="memory phase: send X-Forwarded-For from this many distinct visitor addresses (as nginx "
+                             "would from 127.0.0.1) so sessions are owned by many clients; 0: every request is "
+                             "127.0.0.1's (one owner, capped at its per-owner session quota)")
     parser.add_argument("--memory-clients", type=int, default=64, help="clients of the memory phase")
     parser.add_argument("--half-open", type=int, default=1000, help="half-open sockets the attacker holds")
     parser.add_argument("--attack-addresses", type=int, default=16, help="127.0.0.2.. addresses they come from")
@@ -878,6 +929,8 @@ def main() -> int:
                         help="seconds a half-open socket waits after a 503 before reopening")
     parser.add_argument("--flood", type=int, default=1, choices=[0, 1], help="run the header-flooding client")
     parser.add_argument("--flood-chunk", type=int, default=16384, help="bytes per send of the header flood")
+    parser.add_argument("--flood-stall", type=float, default=180.0,
+                        help="seconds the flood waits on a connection that takes no more bytes before reconnecting")
     parser.add_argument("--request-timeout", type=float, default=10.0, help="BUDGETBOT_REQUEST_TIMEOUT")
     parser.add_argument("--nofile", type=int, default=8192, help="the server's RLIMIT_NOFILE (LimitNOFILE)")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of load before attackers start")

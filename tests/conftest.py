@@ -18,7 +18,9 @@ REALDOCS = PROJECT_ROOT.parent / "shared" / "realdocs"
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory) -> Settings:
     tmp = tmp_path_factory.mktemp("budgetbot")
-    return Settings.from_env({"BUDGETBOT_DB": str(tmp / "budget.sqlite"), "BUDGETBOT_CACHE": str(tmp / "cache")})
+    # the question log of this process alone: server and CLI subprocesses given this database log beside it
+    return Settings.from_env({"BUDGETBOT_DB": str(tmp / "budget.sqlite"), "BUDGETBOT_CACHE": str(tmp / "cache"),
+                              "BUDGETBOT_LOG": str(tmp / "log" / "questions-of-the-tests.sqlite")})
 
 
 @pytest.fixture(scope="session")
