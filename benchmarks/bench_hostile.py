@@ -121,7 +121,8 @@ class Server:
         env = {**os.environ,
                "BUDGETBOT_DB": str(args.db), "BUDGETBOT_CACHE": str(args.cache),
                "BUDGETBOT_RATE_LIMIT": "0", "BUDGETBOT_REQUEST_TIMEOUT": str(args.request_timeout),
-               "FORWARDED_ALLOW_IPS": "127.0.0.1", "PYTHONUNBUFFERED": "1"}
+               "FORWARDED_ALLOW_IPS": "127.0.0.1", "PYTHONUNBUFFERED": "1",
+               "BUDGETBOT_LOG": "off" if args.log == "off" else str(Path(args.workdir) / "questions.sqlite")}
         for name in ("BUDGETBOT_SESSIONS", "BUDGETBOT_REDIS_URL", "BUDGETBOT_WORKERS", "BUDGETBOT_ENV_FILE",
                      "BUDGETBOT_MAX_CONNECTIONS", "BUDGETBOT_MAX_CONNECTIONS_PER_CLIENT"):
             env.pop(name, None)  # the defaults (1000 in all, 64 per client) are what is being measured
@@ -931,6 +932,8 @@ def main() -> int:
     parser.add_argument("--flood-chunk", type=int, default=16384, help="bytes per send of the header flood")
     parser.add_argument("--flood-stall", type=float, default=180.0,
                         help="seconds the flood waits on a connection that takes no more bytes before reconnecting")
+    parser.add_argument("--log", default="on", choices=["on", "off"],
+                        help="the server's question log (BUDGETBOT_LOG): on, in the work directory, or off")
     parser.add_argument("--request-timeout", type=float, default=10.0, help="BUDGETBOT_REQUEST_TIMEOUT")
     parser.add_argument("--nofile", type=int, default=8192, help="the server's RLIMIT_NOFILE (LimitNOFILE)")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of load before attackers start")
@@ -958,7 +961,7 @@ def main() -> int:
             parser.error(f"unknown phase {name}")
     print(f"bench_hostile: server from {args.source}, work directory {workdir}")
     print(f"bench_hostile: {os.cpu_count()} cores, load generator RLIMIT_NOFILE {nofile}, server LimitNOFILE "
-          f"{args.nofile}, request timeout {args.request_timeout} s, phases {phases}")
+          f"{args.nofile}, request timeout {args.request_timeout} s, question log {args.log}, phases {phases}")
     print(f"  load: {args.clients} clients x {args.seconds:.0f} s; attack: {args.half_open} half-open sockets from "
           f"{args.attack_addresses} addresses (backoff {args.refused_backoff} s after a 503), "
           f"header flood {'on' if args.flood else 'off'}; memory: {args.requests} requests, "

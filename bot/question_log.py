@@ -47,6 +47,8 @@ ENTRY_FIELDS = ("id", "time", "channel", "user", "question", "status", "text", "
 JSON_FIELDS = ("query", "unknown", "documents", "figures", "citations")
 RATINGS = ("up", "down")
 MAX_COMMENT = 500
+_INSERT_ENTRIES = ("INSERT OR REPLACE INTO entries SELECT "
+                   + ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(ENTRY_FIELDS))) + " FROM json_each(?)")
 _RECENT = 2000  # entries kept in memory until written, and a while after, for feedback and exports
 
 
@@ -65,8 +67,8 @@ class QuestionLog:
         self._recent: OrderedDict[str, dict] = OrderedDict()
         self._lock = threading.Lock()
         self._queue: queue.Queue = queue.Queue(maxsize=20_000)
-        self._written = 0
-        self._warning = Throttled()
+        self._written = self.dropped = 0
+        self._warning = Throttled(log)
         self._reader = threading.local()
         threading.Thread(target=self._write_forever, name="question-log", daemon=True).start()
 
@@ -125,7 +127,8 @@ class QuestionLog:
         try:
             self._queue.put_nowait(item)
         except queue.Full:
-            self._warning.warn("问题日志 %s 写入积压，丢弃一条记录", self.path)
+            self.dropped += 1
+            self._warning.warn("问题日志 %s 写入积压：至今丢弃 %s 条记录", self.path, self.dropped)
 
     def _write_forever(self) -> None:
         conn = None
@@ -147,13 +150,15 @@ class QuestionLog:
                     self._queue.task_done()
 
     def _write(self, conn: sqlite3.Connection, batch: list[tuple]) -> None:
-        entries = [tuple(json.dumps(e[k], ensure_ascii=False, default=str) if k in JSON_FIELDS else e[k]
-                         for k in ENTRY_FIELDS)
-                   for kind, e in batch if kind == "entry"]
+        """One transaction for the batch. The entries go in as one JSON array through a single statement: the
+        sqlite3 module gives up the GIL for every step of executemany, and with the answering thread busy each
+        step would wait a switch interval to get it back (the queue then backs up under load)."""
+        rows = json.dumps([[json.dumps(e[k], ensure_ascii=False, default=str) if k in JSON_FIELDS else e[k]
+                            for k in ENTRY_FIELDS] for kind, e in batch if kind == "entry"], ensure_ascii=False)
         feedback = [item for kind, item in batch if kind == "feedback"]
         with conn:
             conn.execute("BEGIN IMMEDIATE")
-            conn.executemany(f"INSERT OR REPLACE INTO entries VALUES ({', '.join('?' * len(ENTRY_FIELDS))})", entries)
+            conn.execute(_INSERT_ENTRIES, (rows,))
             conn.executemany("INSERT OR REPLACE INTO feedback VALUES (?, ?, ?, ?, ?)", feedback)  # the latest word counts
             self._written += len(batch)
             if self._written >= 1000:
@@ -161,10 +166,9 @@ class QuestionLog:
                 self._prune(conn)
 
     def _prune(self, conn: sqlite3.Connection) -> None:
-        oldest = time.time() - self.days * 86400
-        conn.execute("DELETE FROM entries WHERE time < ?", (oldest,))
-        conn.execute("DELETE FROM entries WHERE id IN (SELECT id FROM entries ORDER BY time DESC LIMIT -1 OFFSET ?)",
-                     (self.rows,))
+        """Entries older than `days` go, and all but the newest `rows` (rowids grow with every insert)."""
+        conn.execute("DELETE FROM entries WHERE time < ?", (time.time() - self.days * 86400,))
+        conn.execute("DELETE FROM entries WHERE rowid <= (SELECT max(rowid) FROM entries) - ?", (self.rows,))
         conn.execute("DELETE FROM feedback WHERE answer_id NOT IN (SELECT id FROM entries)")
 
 

@@ -33,14 +33,14 @@ class SessionStore(Protocol):
 class Throttled:
     """A warning logged at most once every `every` seconds (a failing store would otherwise flood the log)."""
 
-    def __init__(self, every: float = 10.0) -> None:
-        self.every, self.last = every, -every
+    def __init__(self, logger: logging.Logger = log, every: float = 10.0) -> None:
+        self.logger, self.every, self.last = logger, every, -every
 
     def warn(self, message: str, *args) -> None:
         now = time.monotonic()
         if now - self.last >= self.every:
             self.last = now
-            log.warning(message, *args)
+            self.logger.warning(message, *args)
 
 
 class MemorySessionStore:

@@ -3,7 +3,12 @@
 uvicorn's h11 parser bounds a request head (`max_header_bytes`); this protocol adds what uvicorn lacks:
 a deadline for a whole request to arrive (idle, header-dribbling and body-dribbling sockets are closed),
 a cap on open connections per client address and in all, and one log line a few seconds when it refuses.
-A refused connection gets a JSON 503 and is closed at once, so it holds no file descriptor.
+When all connections are taken, the oldest one that has not sent a byte (a half-open socket) is closed to make
+room for the new one; only when none has been silent for `_SILENT_GRACE` seconds is the new one refused, with a
+JSON 503, and closed at once, so it holds no file descriptor.
+
+The server runs on asyncio's own loop, not uvloop: libuv accepts one connection per loop iteration, so under load
+the accept queue fills with waiting sockets and a new visitor waits seconds before being read at all.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ log = logging.getLogger("budgetbot.web")
 
 _FD_RESERVE = 64  # descriptors kept for the database, logs and the listening socket
 _LOG_EVERY = 10.0  # seconds between two "refused" log lines
+_SILENT_GRACE = 1.0  # a connection silent this long since it opened may be closed to make room
 _WAITING = (h11.IDLE, h11.SEND_BODY)  # the client has not finished sending its request
 
 
@@ -85,6 +91,7 @@ class GuardedH11Protocol(H11Protocol):
     limits: ConnectionLimits | None = None  # set by `install`; a worker process reads its settings itself
     open_by_client: Counter[str] = Counter()
     open_total = 0
+    silent: dict["GuardedH11Protocol", float] = {}  # open, not a byte received yet: when each opened, oldest first
     refusals = _Refusals()
 
     @classmethod
@@ -103,25 +110,39 @@ class GuardedH11Protocol(H11Protocol):
         peer = transport.get_extra_info("peername")
         self._peer = peer[0] if isinstance(peer, tuple) else "unix"
         self._deadline: asyncio.TimerHandle | None = None
+        self._counted = self._began = False
         cls = type(self)
         reason = None
-        if cls.open_total >= limits.max_connections:
-            reason = "连接总数已满"
-        elif not limits.trusts(self._peer) and cls.open_by_client[self._peer] >= limits.max_per_client:
+        if not limits.trusts(self._peer) and cls.open_by_client[self._peer] >= limits.max_per_client:
             reason = f"{self._peer} 的连接数已满"
+        elif cls.open_total >= limits.max_connections and not cls._close_oldest_silent():
+            reason = "连接总数已满"
         if reason:
-            self._counted = False
             cls.refusals.note(reason)
             transport.write(BUSY)
             transport.close()
             return
-        self._counted = True
+        self._counted = self._began = True
         GuardedH11Protocol.open_total += 1
         cls.open_by_client[self._peer] += 1
+        cls.silent[self] = time.monotonic()
         super().connection_made(transport)
         self._arm()
 
-    def connection_lost(self, exc: Exception | None) -> None:
+    @classmethod
+    def _close_oldest_silent(cls) -> bool:
+        """Close the connection that has been open longest without sending a byte, if that is over the grace."""
+        oldest = next(iter(cls.silent), None)
+        if oldest is None or time.monotonic() - cls.silent[oldest] < _SILENT_GRACE:
+            return False
+        cls.refusals.note("关闭一直不发数据的连接")
+        oldest._release()
+        oldest.transport.close()
+        return True
+
+    def _release(self) -> None:
+        """Stop counting this connection (once)."""
+        type(self).silent.pop(self, None)
         if not self._counted:
             return
         self._counted = False
@@ -130,10 +151,16 @@ class GuardedH11Protocol(H11Protocol):
         counts[self._peer] -= 1
         if counts[self._peer] <= 0:
             del counts[self._peer]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self._began:
+            return  # refused: uvicorn never saw it
+        self._release()
         self._disarm()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        type(self).silent.pop(self, None)
         self._partial = True
         super().data_received(data)
         if self.conn.their_state not in _WAITING:
@@ -169,4 +196,4 @@ def server_options(settings, host: str, port: int) -> dict:
     limits = GuardedH11Protocol.limits
     return dict(host=host, port=port, http="bot.web_limits:GuardedH11Protocol",
                 h11_max_incomplete_event_size=limits.max_header_bytes, timeout_keep_alive=limits.keep_alive_timeout,
-                backlog=2048, proxy_headers=True, server_header=False, log_level="info")
+                backlog=2048, loop="asyncio", proxy_headers=True, server_header=False, log_level="info")

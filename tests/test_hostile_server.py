@@ -37,6 +37,16 @@ def answered(base: str) -> dict:
     return response.json()
 
 
+def state_of(sock) -> str:
+    """'closed' if the server closed `sock` without a byte, 'open' if it is still open, else what it sent."""
+    sock.settimeout(0.3)
+    try:
+        data = sock.recv(65536)
+    except TimeoutError:
+        return "open"
+    return "closed" if data == b"" else data.decode("latin-1")
+
+
 def test_a_header_flood_is_cut_off_and_others_are_served(server):
     base, process, _ = server
     before = rss_kib(process.pid)
@@ -184,3 +194,27 @@ def test_local_addresses_other_than_proxies_are_capped_separately(server):
         for sock in held:
             sock.close()
 
+
+
+def test_a_new_visitor_is_served_when_silent_sockets_hold_every_connection(settings, tmp_path):
+    """Silent sockets from many addresses take every connection the descriptors allow, and the request deadline
+    is far away: a new visitor still gets an answer, because the oldest silent socket is closed for it."""
+    env = {"BUDGETBOT_DB": str(settings.db_path), "BUDGETBOT_CACHE": str(settings.cache_dir),
+           "BUDGETBOT_REQUEST_TIMEOUT": "60", "BUDGETBOT_MAX_CONNECTIONS": "40", "BUDGETBOT_RATE_LIMIT": "0"}
+    with server_process(env, tmp_path / "server.log") as (base, _):
+        port = port_of(base)
+        silent = [raw_socket(port, f"127.0.1.{1 + n % 8}") for n in range(40)]
+        try:
+            time.sleep(1.5)  # older than the grace: these may be closed for a newcomer
+            visitors = [httpx.Client(base_url=base, timeout=10) for _ in range(3)]  # each keeps its connection
+            for visitor in visitors:
+                assert visitor.post("/api/ask", json={"question": "三公经费多少"}).json()["status"] == "answered"
+            states = [state_of(sock) for sock in silent]
+            assert states.count("closed") >= 3 and set(states) <= {"closed", "open"}  # no reply, just closed
+            assert states.index("open") >= 3  # the oldest went first
+            for visitor in visitors:
+                visitor.close()
+        finally:
+            for sock in silent:
+                sock.close()
+        assert "关闭一直不发数据的连接" in (tmp_path / "server.log").read_text(encoding="utf-8", errors="replace")
