@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,20 +34,26 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def warm(rounds: int, settings: Settings) -> None:
-    assistant = Assistant.open(settings)
+    """In-process latency with the question log off and on, the rounds interleaved so drift hits both alike."""
+    assistants = {"off": Assistant.open(replace(settings, log_path=None)), "on": Assistant.open(settings)}
     questions = load_questions(ROOT / "tests" / "data" / "questions.jsonl")
-    timings = []
+    timings: dict[str, list[float]] = {mode: [] for mode in assistants}
     for round_no in range(rounds + 1):
-        for q in questions:
-            session = uuid.uuid4().hex
-            for earlier in q.get("context", []):
-                assistant.answer(earlier, session)
-            started = time.perf_counter()
-            assistant.answer(q["question"], session)
-            if round_no:  # round 0 is the warm-up
-                timings.append((time.perf_counter() - started) * 1000)
-    print(f"in-process: {len(timings)} answers, p50 {percentile(timings, 50):.3f} ms, "
-          f"p99 {percentile(timings, 99):.3f} ms, max {max(timings):.3f} ms")
+        for mode in (("off", "on") if round_no % 2 else ("on", "off")):
+            assistant = assistants[mode]
+            for q in questions:
+                session = uuid.uuid4().hex
+                for earlier in q.get("context", []):
+                    assistant.answer(earlier, session)
+                started = time.perf_counter()
+                assistant.answer(q["question"], session)
+                if round_no:  # round 0 is the warm-up
+                    timings[mode].append((time.perf_counter() - started) * 1000)
+    assistants["on"].finish()
+    for mode, values in timings.items():
+        print(f"in-process, question log {mode:>3}: {len(values)} answers, p50 {percentile(values, 50):.3f} ms, "
+              f"p99 {percentile(values, 99):.3f} ms, max {max(values):.3f} ms")
+    print(f"question log: {assistants['on'].question_log.path}, {assistants['on'].question_log.dropped} dropped")
 
 
 def cold(runs: int, settings: Settings) -> None:

@@ -73,7 +73,7 @@ COMMANDS = (
 MAX_STORED_BUTTONS = 200  # per chat; older buttons answer "已过期"
 FEEDBACK_REASONS = {"r1": "数字不对", "r2": "没回答我的问题"}
 THANKS = "谢谢反馈！"
-WHY_DOWN = "哪里不对？点一下原因，帮我们改进。"
+WHY_DOWN = "哪里不对？点一下原因，或者直接回复这条消息写几句，帮我们改进。"
 
 MISSING_TOKEN = "错误：未设置环境变量 TELEGRAM_BOT_TOKEN（向 @BotFather 申请机器人后获得）。"
 MISSING_SECRET = "错误：设置了 TELEGRAM_WEBHOOK_URL，但未设置环境变量 TELEGRAM_WEBHOOK_SECRET。"
@@ -209,8 +209,19 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     raise ApplicationHandlerStop
 
 
+def _comment_target(chat_data: dict, message: Message) -> str | None:
+    """The answer a message comments on: a reply to the "哪里不对？" prompt under a 👎."""
+    reply = message.reply_to_message
+    return chat_data.get("comment_prompts", {}).get(reply.message_id) if reply is not None else None
+
+
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.message
+    commented = _comment_target(context.chat_data, message)
+    log = context.bot_data["assistant"].question_log
+    if commented and log is not None and log.feedback(commented, "down", message.text, "telegram"):
+        await message.reply_text(THANKS)
+        return
     pattern = re.compile(rf"@{re.escape(context.bot.username)}(?![A-Za-z0-9_])", re.IGNORECASE)
     question = pattern.sub(" ", message.text).strip()
     limit = context.bot_data["settings"].max_question_chars
@@ -243,7 +254,11 @@ async def on_tool(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await query.answer(THANKS)
     if action == "dn":
         reasons = [[InlineKeyboardButton(text, callback_data=f"{key}:{answer_id}")] for key, text in FEEDBACK_REASONS.items()]
-        await query.message.reply_text(WHY_DOWN, reply_markup=InlineKeyboardMarkup(reasons))
+        prompt = await query.message.reply_text(WHY_DOWN, reply_markup=InlineKeyboardMarkup(reasons))
+        prompts: dict[int, str] = context.chat_data.setdefault("comment_prompts", {})
+        prompts[prompt.message_id] = answer_id
+        for old in list(prompts)[: max(0, len(prompts) - MAX_STORED_BUTTONS)]:
+            del prompts[old]
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -460,6 +460,10 @@ async def test_feedback_and_export_buttons_under_an_answer(bot, assistant):
     reason = next(b for row in why.json("reply_markup")["inline_keyboard"] for b in row if b["text"] == "数字不对")
     await bot.tap(why, reason["callback_data"])
     await bot.wait_for("answerCallbackQuery", count=2)
+    prompt = bot.messages[(int(why["chat_id"]), why.result["message_id"])]
+    await bot.send_text("出国经费应该是 0", reply_to=prompt)  # a free-text comment: a reply to the prompt
+    [*_, thanks] = await bot.wait_for("sendMessage", count=3)
+    assert shown(thanks) == "谢谢反馈！"
     await bot.tap(sent, tools["下载数据"])
     [document] = await bot.wait_for("sendDocument")
     from openpyxl import load_workbook
@@ -471,7 +475,7 @@ async def test_feedback_and_export_buttons_under_an_answer(bot, assistant):
     assert log.flush()
     rows = sqlite3.connect(log.path).execute("SELECT rating, comment, channel FROM feedback WHERE answer_id = ?",
                                              (answer_id,)).fetchall()
-    assert rows == [("down", "数字不对", "telegram")]
+    assert rows == [("down", "出国经费应该是 0", "telegram")]  # the latest word counts
 
 
 async def test_a_ranking_of_more_than_three_comes_with_a_chart_picture(bot):
