@@ -184,17 +184,23 @@ class Assistant:
         return answer
 
     def _record(self, question: str, answer: Answer, understood: list, owner: str, channel: str, took: float) -> None:
-        """One entry of the question log: the question, its typed queries, what was not understood, the answer."""
-        self.question_log.record({
-            "id": answer.id, "time": time.time(), "channel": channel or "other",
-            "user": self.question_log.user_key(owner),
-            "question": question[:2000], "status": answer.status, "text": answer.text[:4000],
-            "query": [q.describe() for _, q in understood if q is not None],
-            "unknown": list(dict.fromkeys(w for p, _ in understood if p is not None for w in not_understood(p))),
-            "documents": list(dict.fromkeys(c.document for c in answer.citations)),
-            "figures": [dict(vars(f)) for f in answer.figures], "citations": [dict(vars(c)) for c in answer.citations],
-            "elapsed_ms": round(took * 1000, 3),
-        })
+        """One entry of the question log: the question, its typed queries, what was not understood, the answer.
+        Only queued here; the log's writer thread builds it."""
+        log, now = self.question_log, time.time()
+
+        def entry() -> dict:
+            return {
+                "id": answer.id, "time": now, "channel": channel or "other", "user": log.user_key(owner),
+                "question": question[:2000], "status": answer.status, "text": answer.text[:4000],
+                "query": [q.describe() for _, q in understood if q is not None],
+                "unknown": list(dict.fromkeys(w for p, _ in understood if p is not None for w in not_understood(p))),
+                "documents": list(dict.fromkeys(c.document for c in answer.citations)),
+                "figures": [dict(vars(f)) for f in answer.figures],
+                "citations": [dict(vars(c)) for c in answer.citations],
+                "elapsed_ms": round(took * 1000, 3),
+            }
+
+        log.record_later(answer.id, entry)
 
     def finish(self) -> None:
         """Write what the question log still holds (before the process exits)."""

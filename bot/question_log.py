@@ -19,6 +19,7 @@ import threading
 import time
 from collections import OrderedDict
 from pathlib import Path
+from typing import Callable
 
 from bot.sessions import Throttled
 
@@ -84,11 +85,23 @@ class QuestionLog:
 
     def record(self, entry: dict) -> None:
         """Queue one answered question (ENTRY_FIELDS, user already hashed); never raises, never waits."""
+        self.record_later(entry["id"], lambda: entry)
+
+    def record_later(self, answer_id: str, build: Callable[[], dict]) -> None:
+        """Queue an entry that `build` makes when the writer (or a feedback or export) first needs it, so the
+        answer's own path only queues; `build` must not depend on anything that changes afterwards."""
         with self._lock:
-            self._recent[entry["id"]] = entry
+            self._recent[answer_id] = build
             while len(self._recent) > _RECENT:
                 self._recent.popitem(last=False)
-        self._put(("entry", entry))
+        self._put(("entry", (answer_id, build)))
+
+    def _built(self, answer_id: str, build: Callable[[], dict]) -> dict:
+        entry = build()
+        with self._lock:
+            if answer_id in self._recent:
+                self._recent[answer_id] = entry
+        return entry
 
     def feedback(self, answer_id: str, rating: str, comment: str | None, channel: str) -> bool:
         """Record 👍/👎 (and an optional comment) for a logged answer; False when no such answer is logged."""
@@ -102,6 +115,8 @@ class QuestionLog:
         """A logged answer by its id (JSON fields decoded), from memory or the file."""
         with self._lock:
             found = self._recent.get(answer_id)
+        if callable(found):
+            return self._built(answer_id, found)
         if found is not None:
             return found
         try:
@@ -153,8 +168,9 @@ class QuestionLog:
         """One transaction for the batch. The entries go in as one JSON array through a single statement: the
         sqlite3 module gives up the GIL for every step of executemany, and with the answering thread busy each
         step would wait a switch interval to get it back (the queue then backs up under load)."""
+        entries = [self._built(*item) for kind, item in batch if kind == "entry"]
         rows = json.dumps([[json.dumps(e[k], ensure_ascii=False, default=str) if k in JSON_FIELDS else e[k]
-                            for k in ENTRY_FIELDS] for kind, e in batch if kind == "entry"], ensure_ascii=False)
+                            for k in ENTRY_FIELDS] for e in entries], ensure_ascii=False)
         feedback = [item for kind, item in batch if kind == "feedback"]
         with conn:
             conn.execute("BEGIN IMMEDIATE")
