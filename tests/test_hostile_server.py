@@ -82,7 +82,10 @@ def test_half_open_sockets_cannot_exhaust_descriptors(server):
             sock.settimeout(5)
         replies = [read_until_closed(sock) for sock in sockets]
         refused = [r for r in replies if r.startswith(b"HTTP/1.1 503")]
-        assert len(refused) >= 400 - PER_CLIENT
+        # at most PER_CLIENT are let in at a time; a slot frees when the 1 s deadline closes one, so a slow
+        # machine opening the 400 over a few seconds lets in a few batches, never more
+        assert len(refused) >= 400 - 4 * PER_CLIENT
+        assert all(r == b"" or r.startswith((b"HTTP/1.1 503", b"HTTP/1.1 408")) for r in replies)
         assert all(b'"server_busy"' in r for r in refused)
         assert len(replies) == 400  # every socket was closed by the server, none left hanging
         assert answered(base)["status"] == "answered"
