@@ -234,10 +234,15 @@ class Rules:
         return False
 
     def rows_of(self, focused: Entity) -> bool:
-        """社会保障和就业支出多少 … 里面最大的是哪一项: the rows under the last thing answered."""
+        """社会保障和就业支出多少 … 里面最大的是哪一项 / 具体都有哪些; 项目支出多少 … 分成哪几类: the rows under
+        the last thing answered, or the parts of the measure it was."""
         row = self.row_of(focused)
-        if self.op in ("rank", "list", "count") and not self.p.mentions and self.has("inside") and row is not None:
-            self.fill("subject", row)
+        if self.op not in ("rank", "list", "count") or self.p.mentions:
+            return False
+        parts = focused.kind == "measure" and self.lex.measures[focused.name].parts
+        asked = self.has("inside") or self.op == "list" and self.only_asking()
+        if asked and (row is not None or parts and self.op == "list"):
+            self.fill("subject", row or focused)
             return True
         return False
 

@@ -7,13 +7,14 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from bot import prose
 from bot.answer import Answer, Citation, Figure
-from bot.catalog import AMOUNT, ECON_TABLE, FUNC_TABLE, Cell, class_field
+from bot.catalog import AMOUNT, ECON_TABLE, FUNC_TABLE, Cell, class_field, norm
 from bot.render import computed, show
 from db.money import convert
 
 
 # The row sets knowledge/phrases.toml [[collection]] may name (checked at start-up).
-COLLECTIONS = ("三公经费各项", "所属单位", "支出功能分类（类）", "经济科目", "功能科目", "项目")
+COLLECTIONS = ("三公经费各项", "所属单位", "支出功能分类（类）", "收入各项", "经济科目", "功能科目", "项目")
+PARTS = "parts"  # the dimension of a measure's parts (knowledge/measures.toml `parts`): 项目支出分成哪几类
 
 
 NAMED_IN_COUNT = 8  # a count of at most this many rows names them
@@ -38,9 +39,11 @@ class Listings:
             else:
                 items = [(f"{code} {name}", c) for code, name, c in self.c.subjects() if code.startswith(group.code)]
             return (group.name if group.name.startswith(group.code) else f"{group.name}（{group.code}）") + "下的科目", items
-        readers = {"三公经费各项": self._sangong_rows, "所属单位": self._unit_rows, "支出功能分类（类）": self._class_rows,
-                   "功能科目": self._subject_rows}
-        if rows.dimension == "项目":
+        readers = {"三公经费各项": lambda: self._part_rows("“三公”经费"), "所属单位": self._unit_rows,
+                   "支出功能分类（类）": self._class_rows, "收入各项": self._income_rows, "功能科目": self._subject_rows}
+        if rows.dimension == PARTS:
+            what, items = f"{rows.measure}的组成", self._part_rows(rows.measure)
+        elif rows.dimension == "项目":
             what, items = self._project_rows()
         elif rows.dimension == "经济科目":
             what, items = self._econ_rows()
@@ -52,9 +55,16 @@ class Listings:
             what, items = f"名称含“{rows.name_contains}”的{what}", [(n, c) for n, c in items if rows.name_contains in n]
         return what, items
 
-    def _sangong_rows(self) -> list[tuple[str, Cell]]:
-        parts = self.c.lexicon.measures["“三公”经费"].parts
+    def _part_rows(self, measure: str) -> list[tuple[str, Cell]]:
+        """The parts of a measure with their figures, largest first (“三公”经费 → 因公出国（境）费 …)."""
+        parts = self.c.lexicon.measures[measure].parts
         rows = [(n, cells[0]) for n in parts if (cells := self.c.measure(self.c.lexicon.measures[n]))]
+        return sorted(rows, key=lambda x: -x[1].value)
+
+    def _income_rows(self) -> list[tuple[str, Cell]]:
+        """The sources of income as 部门收支总体情况表 prints them, zeros too (that a source is 0 is the answer);
+        a "其中：" row is inside the row above it, so it is no source of its own."""
+        rows = [(n, c) for n, c in self.c.overview_rows("收入") if not norm(n).startswith("其中")]
         return sorted(rows, key=lambda x: -x[1].value)
 
     def _unit_rows(self) -> list[tuple[str, Cell]]:
@@ -158,17 +168,13 @@ class Listings:
         measures = self.q.of("measure")
         if "units_word" in self.q.flags and "projects" not in self.q.flags:
             return self.units_answer()
-        rows_named = self.q.rows is not None and self.q.rows.dimension in ("经济科目", "功能科目")  # 由哪些经济科目组成
-        if measures and self.c.lexicon.measures[measures[-1].name].parts and "projects" not in self.q.flags and not rows_named:
-            measure = measures[-1]
-            lines = []
-            for name in self.c.lexicon.measures[measure.name].parts:
-                cells = self.c.measure(self.c.lexicon.measures[name])
-                if cells:
-                    lines.append(f"· {name}：{self.fig(cells[0]).value} {self.unit or cells[0].unit}")
-            if not lines:
-                return self.not_found(self.say("list.no_parts", measure=measure.name))
-            return self.answer(self.say("list.parts", measure=measure.name, lines="\n".join(lines)))
+        if self.q.rows is not None and self.q.rows.dimension == PARTS:
+            _, items = self.collection()
+            self.remember_list(items)
+            if not items:
+                return self.not_found(self.say("list.no_parts", measure=self.q.rows.measure))
+            lines = "\n".join(f"· {name}：{self.fig(c).value} {self.unit or c.unit}" for name, c in items)
+            return self.answer(self.say("list.parts", measure=self.q.rows.measure, lines=lines))
         found = self.collection()
         if found is None:
             return (self.section_answer() or self.sentence_answer()

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from bot.catalog import Catalog, Entity, class_field, norm
 from bot.lexicon import Lexicon
+from bot.listings import PARTS
 from bot.query import Bounds, Operand, Ordering, Query, RowSet
 from bot.render import show
 from bot.understand import Mention, Parse
@@ -224,7 +225,16 @@ class Parser:
         names = ("each", "summed", "total_words", "names", "kind_of", "times_of", "amount_words", "unit_rows", "narrative_counts", "projects_counted",
                  "units_word")
         present = {n for n in names if self.has(n)} | ({"projects"} if self.has("projects", self.p.text) else set())
+        present |= {"projects_outside"} if "projects" in present and not self._projects_in_measure() else set()
         return frozenset(present | ({"both"} if self.has("joined") else set()))  # A和B, outside any name
+
+    def _projects_in_measure(self) -> bool:
+        """项目 said only inside a measure's name (项目支出分成哪几类): a list is of the measure's parts, not of projects."""
+        outside = self.p.text
+        for m in self.p.mentions:
+            if m.entity.kind == "measure":
+                outside = outside.replace(m.text, "")
+        return not self.has("projects", outside)
 
     # ----- operands ----------------------------------------------------------------------
     def operands(self, operation: str) -> tuple[Operand, ...]:
@@ -440,7 +450,16 @@ class Parser:
     # ----- row sets and order --------------------------------------------------------------
     def rows(self, operation: str) -> RowSet | None:
         """The rows a list, count or ranking is over: a 类 the question names, else the first
-        collection of knowledge/phrases.toml whose words occur; None if none does."""
+        collection of knowledge/phrases.toml whose words occur, else the parts of a measure a list
+        names (项目支出分成哪几类, not its projects); None if none does."""
+        found = self._rows(operation)
+        measures = [m.entity.name for m in self.p.mentions if m.entity.kind == "measure" and self.lex.measures[m.entity.name].parts]
+        if operation == "list" and measures and "projects_outside" not in self.flags() and (
+                found is None or found.dimension not in ("经济科目", "功能科目", "class")):
+            return RowSet(PARTS, measure=measures[-1])
+        return found
+
+    def _rows(self, operation: str) -> RowSet | None:
         if operation not in _OVER_ROWS:
             return None
         bounds = amount_bounds(self.text, self.lex.operators.bounds)
