@@ -179,7 +179,10 @@ class Composer(Computations, Listings, TextAnswers, Across):
                 self.citations.append(citation)
 
     def remember(self, entity: Entity, unit: Entity | None = None) -> None:
-        self.state.focus = {"kind": entity.kind, "name": entity.name, "code": entity.code, "unit": unit.code if unit else None}
+        """Keep what was answered for follow-ups, with the words the user named it by (机构运转经费: the narrative's own)."""
+        said = next((m.text for m in self.q.mentions if m.entity is entity), None)
+        self.state.focus = {"kind": entity.kind, "name": entity.name, "code": entity.code, "unit": unit.code if unit else None,
+                            "said": said}
         key = [entity.kind, entity.name, entity.code]
         self.state.recent = ([k for k in self.state.recent if k != key] + [key])[-5:]
 
@@ -263,7 +266,7 @@ class Composer(Computations, Listings, TextAnswers, Across):
     def _one_cell_text(self, entity: Entity, unit: Entity | None, cell: Cell) -> str:
         f = self.fig(cell)
         scope = unit.name if unit else ""
-        zero = "（表中为 0，即本年没有这项预算）" if cell.value == 0 else ""
+        zero = "（表中为 0，即本年没有这项预算）" + self._absence_note(entity) if cell.value == 0 else ""
         year = "" if entity.name.startswith(f"{self.c.year}年") else f"{self.c.year}年"
         shown = entity.name.removeprefix("其中：").removeprefix("其中:")
         # a column under a heading is only that heading's part: say which (基本支出/公用经费/商品和服务支出)
@@ -272,6 +275,16 @@ class Composer(Computations, Listings, TextAnswers, Across):
         whose = f"（{row['unit_name']}，{row['type']}项目）" if row and row["unit_name"] and row["type"] else ""
         said = f"{year}{scope}{shown}{whose}{'' if shown.endswith('预算') else '预算'} {amount_text(f)}{where}{zero}。"
         return said + self._parts_text(entity, unit)
+
+    def _absence_note(self, entity: Entity) -> str:
+        """What the narrative says of a figure that is 0 (我部门无使用政府性基金预算拨款安排的支出), cited; "" if nothing."""
+        names = sorted((a for a in (*entity.aliases, norm(entity.name)) if len(a) >= 4), key=len, reverse=True)
+        for line, heading, sentence, _, _ in self.c.sentences:
+            said = norm(heading + sentence)
+            if any(a in said for a in names) and self.c.lexicon.phrases.absence.search(sentence):
+                self.citations.append(Citation(self.c.source, f"情况说明：{heading}", None, line))
+                return f"。公开文件“{heading}”说明：{sentence.strip().rstrip('。；;')}"
+        return ""
 
     def _rows_text(self, entity: Entity, unit: Entity | None, cells: list[Cell]) -> str:
         total, target = self.add_up(cells)

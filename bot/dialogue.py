@@ -126,7 +126,9 @@ class Rules:
         return bool(self.words[name].search(self.p.text))
 
     def fill(self, slot: str, entity: Entity, at_end: bool = False) -> None:
-        mention = Mention(entity, entity.name, len(self.p.text) if at_end else 0, 100)
+        focus = self.d.focus or {}
+        said = focus.get("said") if (focus.get("kind"), focus.get("name")) == (entity.kind, entity.name) else None
+        mention = Mention(entity, said or entity.name, len(self.p.text) if at_end else 0, 100)
         if at_end:
             self.p.mentions.append(mention)
         else:

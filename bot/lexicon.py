@@ -29,6 +29,7 @@ class Phrases:
     kind_words: re.Pattern
     section_words: dict[str, str]  # words that name a narrative heading otherwise (职责 → 主要职责)
     indicator_noise: re.Pattern
+    absence: re.Pattern  # a sentence that says something is not there (无使用政府性基金…的支出)
     whole_budget: tuple[str, ...]
     collections: tuple[tuple[str, re.Pattern, re.Pattern | None], ...]  # rows, pattern, unless
     collection_tables: dict[str, str]  # a table whose rows are those of a collection
@@ -89,6 +90,7 @@ def _phrases(data: dict) -> Phrases:
         kind_words=re.compile(data["kind_words"]),
         section_words=dict(data.get("section_words", {})),
         indicator_noise=re.compile(data["indicator_noise"]),
+        absence=re.compile(data["absence_words"]),
         whole_budget=tuple(data["whole_budget"]),
         collections=tuple((c["rows"], re.compile(c["pattern"]), re.compile(c["unless"]) if c.get("unless") else None)
                           for c in data["collection"]),

@@ -127,7 +127,11 @@ class TextAnswers:
             if len(cells) == 1:
                 current = f"{self.c.year}年{entity.name}预算 {self.fig(cells[0]).value} {self.unit or cells[0].unit}。"
         said = [m.text for m in self.q.mentions]
-        self.state.topic = (said[0] if said else self.q.words) or self.state.topic
+        subject = next((m.entity for m in self.q.mentions if m.entity.kind != "unit"), None)
+        if subject is not None:  # 机构运转经费多少 … 比上年多了多少 … 为什么: the follow-ups are about it
+            self.remember(subject)
+        if said or len(self.q.words) >= 2:  # a stray 多 left by 比上年多了多少 is no topic
+            self.state.topic = said[0] if said else self.q.words
         return self.answer(f"{current}据公开文件“{heading}”：{sentence}")
 
     def previous_answer(self) -> Answer:
