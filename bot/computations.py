@@ -20,6 +20,9 @@ class Computations:
     def share_answer(self) -> Answer:
         """What share the part operand is of the whole; with no whole named, the part's parent measure."""
         part_op, *rest = self.q.operands
+        each = self.each_share_answer() if "each" in self.q.flags else None
+        if each is not None:
+            return each
         if part_op.role == "recall":
             recalled = [o.subject for o in self._operands()]
             if len(recalled) < 2:
@@ -50,6 +53,40 @@ class Computations:
         self.figures.append(computed(share, "%", f"{show(part[0])} ÷ {show(whole[0])} × 100%（{part[2]} ÷ {whole[2]}）"))
         return self.answer(self.say("share.result", part=part[2], part_amount=part[1], whole=whole[2], whole_amount=whole[1], share=share),
                            ["人员经费占基本支出多少", "项目支出占比", "三公经费占比多少"])
+
+    def each_share_answer(self) -> Answer | None:
+        """各占多少: each of several things as a share of one whole. The things are those named (A和B各占多少, of the
+        whole named or their parent), a measure's parts (三公经费各项各占多少, of the measure), or the rows of the
+        query's row set (… 分别占多少 after a list, of their total). None when the question is none of these."""
+        part_op, *rest = self.q.operands
+        whole_op = rest[0] if rest else None
+        named_whole = whole_op is not None and (whole_op.subject or whole_op.items or whole_op.measure)
+        measure = self.c.lexicon.measures.get(part_op.subject.name) if part_op.subject and part_op.subject.kind == "measure" else None
+        if len(part_op.items) >= 2:
+            sides = [self.value_of(e, part_op.unit) for e in part_op.items]
+            whole = self._side(whole_op) if named_whole else self.value_of(self._default_whole(list(part_op.items)))
+        elif measure is not None and measure.parts and not named_whole and not part_op.unit:
+            sides = [self.value_of(self.measure_entity(name)) for name in measure.parts]
+            whole = self.value_of(part_op.subject)
+        elif self.q.rows is not None and part_op.subject is None:
+            found = self.collection()
+            items = found[1] if found else []
+            if len(items) < 2:
+                return None
+            total, target = self.add_up([c for _, c in items])
+            sides = [(convert(c.value, c.unit, target), f"{self.fig(c).value} {target}", name) for name, c in items]
+            whole = (total, f"{show(total)} {target}", f"{found[0]}合计")
+            self.remember_list(items)
+        else:
+            return None
+        if not whole or not whole[0] or any(side is None for side in sides):
+            return self.not_found(self.say("share.missing"))
+        lines = []
+        for value, amount, label in sides:
+            share = percent(value, whole[0])
+            self.figures.append(computed(share, "%", f"{show(value)} ÷ {show(whole[0])} × 100%（{label} ÷ {whole[2]}）"))
+            lines.append(self.say("share.each_line", name=label, amount=amount, share=share))
+        return self.answer(self.say("share.each", whole=whole[2], total=whole[1], lines="\n".join(lines)))
 
     def _side(self, side: Operand) -> tuple[Decimal, str, str] | None:
         """The amount one operand names: a unit's total or its part of a measure, several things added,

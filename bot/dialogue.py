@@ -280,8 +280,9 @@ class Rules:
     def rows_kept(self) -> None:
         last = self.d.last or {}
         ranks_them = self.op == "rank" and (last.get("rows") or {}).get("unit") is not None  # 大数据中心有几个项目 … 金额最少的是哪个
-        if last.get("rows") and not self.p.mentions and (self.has("among") or self.has("these") or ranks_them) \
-                and self.op in ("rank", "sum", "count", "average", "list"):
+        shares_them = self.op == "share" and self.has("each")  # 三公经费哪项最多 … 各占多少
+        if last.get("rows") and not self.p.mentions and (self.has("among") or self.has("these") or ranks_them or shares_them) \
+                and self.op in ("rank", "sum", "count", "average", "list", "share"):
             kept = restore(last, self.c)
             if kept is not None:
                 self.result.rows = kept.rows
