@@ -20,7 +20,8 @@ class Computations:
     def share_answer(self) -> Answer:
         """What share the part operand is of the whole; with no whole named, the part's parent measure."""
         part_op, *rest = self.q.operands
-        each = self.each_share_answer() if "each" in self.q.flags else None
+        several = len(part_op.items) >= 2 and "summed" not in self.q.flags  # A和B占比, not A和B加起来占比
+        each = self.each_share_answer() if "each" in self.q.flags or several else None
         if each is not None:
             return each
         if part_op.role == "recall":

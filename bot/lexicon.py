@@ -131,7 +131,7 @@ def load_lexicon(knowledge_dir: Path) -> Lexicon:
         own_unit=tuple(words["units"]["own"]),
         unit_heads=tuple(words["units"]["heads"]),
         typos=dict(words.get("typos", {})) | dict(words.get("colloquial", {})),
-        english=dict(words.get("english", {})),
+        english=dict(words.get("english", {})) | dict.fromkeys(words.get("english_filler", {}).get("words", ()), ""),
         org_shorten=dict(words.get("organisations", {}).get("shorten", {})),
         org_ends=tuple(words.get("organisations", {}).get("ends", ())),
         org_across=re.compile(words["organisations"]["across"]) if words.get("organisations", {}).get("across") else None,

@@ -258,11 +258,19 @@ class Listings:
                                     what=count["label"], mean=show(mean), unit=value[1].split()[-1]))
 
     def units_answer(self) -> Answer:
-        units = [u for u in self.c.units if not u["is_department"]]
+        """The units of the department's budget; those under it (局属单位: without its own 本级) when asked so."""
+        under = "subordinate" in self.q.flags
+        units = [u for u in self.c.units if not u["is_department"] and not (under and u["is_own"])]
         n = self.count(len(units), "个", "部门收入总体情况表", "单位")
         for cell in self.c.measure(self.c.lexicon.measures["收支总计"], units[0]["code"])[:1] if units else []:
             self.cite(cell)
+        if len(units) == 1:  # 局属单位有哪些 … 它的预算是多少
+            entity = next((e for e in self.c.entities if e.kind == "unit" and e.code == units[0]["code"]), None)
+            if entity is not None:
+                self.remember(entity)
         lines = "\n".join(f"· {u['code']} {u['name']}" for u in units)
+        if under:
+            return self.answer(self.say("list.units_under", department=self.c.department, n=n, lines=lines))
         return self.answer(self.say("list.units", department=self.c.department, n=n, lines=lines))
 
     def count_answer(self) -> Answer:

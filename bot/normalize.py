@@ -59,8 +59,11 @@ def _cn_amount(match: re.Match) -> str:
 
 @lru_cache(maxsize=8)
 def _english_pattern(words: tuple[str, ...]) -> re.Pattern:
-    """English words and phrases as whole words, longest first ("and" is not inside "standard")."""
-    return re.compile("|".join(rf"(?<![a-z]){re.escape(w)}(?![a-z])" for w in sorted(words, key=len, reverse=True)) or "(?!)")
+    """English words and phrases as whole words, longest first ("and" is not inside "standard"), also in the
+    plural (official cars); group 1 is the word as listed."""
+    if not words:
+        return re.compile("(?!)")
+    return re.compile(r"(?<![a-z])(" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + r")(?:s|es)?(?![a-z])")
 
 
 def normalize(question: str, typos: dict[str, str], english: dict[str, str]) -> Normalized:
@@ -69,7 +72,7 @@ def normalize(question: str, typos: dict[str, str], english: dict[str, str]) -> 
     text = unicodedata.normalize("NFKC", text)
     text = _T2S.convert(text)
     text = _PUNCT.sub(" ", text).strip()
-    text = _english_pattern(tuple(english)).sub(lambda m: english[m.group(0)], text.lower())
+    text = _english_pattern(tuple(english)).sub(lambda m: english[m.group(1)], text.lower())
     for typo, meant in typos.items():
         text = text.replace(typo, meant)
     text = _CN_YEAR.sub(_cn_year, text)

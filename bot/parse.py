@@ -24,7 +24,7 @@ PROJECTS = "项目支出"  # the measure a unit's bare 项目 names (局本级�
 # The role words of knowledge/operators.toml [roles] this parser reads (checked at start-up).
 ROLES = ("among", "amount_words", "asks_amount", "asks_what", "code_words", "compared_with", "last_year", "count_noun", "counted", "each", "econ_scheme",
          "exclude", "func_scheme", "gov_scheme", "joined", "largest", "levels", "name_filter", "narrative_counts",
-         "in_whole", "kind_of", "ordered_total", "projects", "projects_counted", "pronoun", "share_noise", "share_split", "names", "single_rows", "smallest", "summed", "table", "times_of",
+         "in_whole", "kind_of", "ordered_total", "projects", "projects_counted", "pronoun", "share_noise", "share_split", "names", "single_rows", "smallest", "subordinate", "summed", "table", "times_of",
          "total_words", "unit_rows", "units_word", "whole_order", "whole_words", "within")
 _YEAR = re.compile(r"(?:19|20)\d{2}\s*年?")
 _NTH = re.compile(r"第(\d+)")
@@ -223,7 +223,7 @@ class Parser:
     def flags(self) -> frozenset[str]:
         """Role words present, for executors that need to know a side said "项目" or "几个单位"."""
         names = ("each", "summed", "total_words", "names", "kind_of", "times_of", "amount_words", "unit_rows", "narrative_counts", "projects_counted",
-                 "units_word")
+                 "units_word", "subordinate")
         present = {n for n in names if self.has(n)} | ({"projects"} if self.has("projects", self.p.text) else set())
         present |= {"projects_outside"} if "projects" in present and not self._projects_in_measure() else set()
         return frozenset(present | ({"both"} if self.has("joined") else set()))  # A和B, outside any name
@@ -357,6 +357,8 @@ class Parser:
         split = self.roles["share_split"].search(self.text)
         head, rest = (self.text[:split.start()], self.text[split.end():]) if split else (self.text, "")
         before = list(dict.fromkeys(m.entity for m in self.p.mentions if not split or m.start <= split.start()))
+        if split is None and self.text.lstrip().startswith("占比"):  # 占比 said first (English word order): the
+            rest = self.text.replace(BLANK, "").replace("占比", "")  # other words may name the whole (预算)
         after = self._share_whole(before, rest, split is not None)
         if after is None:  # 占什么都没认出
             unnamed = self.lex.phrases.question.sub("", self.roles["share_noise"].sub("", rest))
@@ -378,11 +380,11 @@ class Parser:
         """What is named after 占: the budget total for 全部/总额, the part's own unit for 其; None when
         words stand there that name nothing."""
         after = list(dict.fromkeys(m.entity for m in self.p.mentions if split and m.start > len(self.text) - len(rest) - 1))
-        if not after and not self.has("projects", rest) and self.has("total_words", rest):
-            after = [self.c.find("measure", WHOLE)]  # 占全部支出的比重, 占部门支出总额
+        unnamed = self.lex.phrases.question.sub("", self.roles["share_noise"].sub("", rest))
+        if not after and not self.has("projects", rest) and (self.has("total_words", rest) or unnamed in self.lex.phrases.whole_budget):
+            after = [self.c.find("measure", WHOLE)]  # 占全部支出的比重, 占部门支出总额, 占预算多少
         if self.has("pronoun", rest) and not any(e.kind == "unit" for e in after):
             after = [e for e in before if e.kind == "unit"] + after  # 大数据中心的X占其项目支出: its own
-        unnamed = self.lex.phrases.question.sub("", self.roles["share_noise"].sub("", rest))
         if split and not after and len(unnamed) >= 2 and not self.has("whole_words", rest):
             return None
         return after
