@@ -79,7 +79,7 @@ def normalize(question: str, typos: dict[str, str], english: dict[str, str]) -> 
     text = _SHORT_YEAR.sub(lambda m: f"20{m.group(1)}年", text)
     text = _CN_COUNT.sub(_cn_count, text)
     text = _CN_AMOUNT.sub(_cn_amount, _CN_MONEY.sub(_cn_amount, text))
-    text = re.sub(r"(\d|几)个亿", r"\1亿元", re.sub(r"(?<!分)(多少|几)块(钱)?", r"\1元", text))  # 多少块 → 多少元 (分几块 stays), 几个亿 → 几亿元
+    text = re.sub(r"(\d|几)个亿", r"\1亿元", re.sub(r"(?<![分哪])(?<!分为)(?<!分成)(多少|几)块(钱)?", r"\1元", text))  # 多少块 → 多少元 (分几块, 分为哪几块 stay), 几个亿 → 几亿元
     years = [int(y) for y in _YEAR.findall(text)]
     asked = _NOT_UNIT.sub("", text)  # 多少元（别说万元）: the unit said not to use is not asked
     unit_match = _UNIT.search(asked) if re.search(r"(多少|换|转|折合|用|是)(亿元|万元|千元|元|亿|万)|(亿元|万元|千元|元)(是|表示|呢|$)", asked) else None
